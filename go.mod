@@ -1,0 +1,9 @@
+module qemupack
+
+go 1.26.8
+
+require github.com/hashicorp/go-version v1.9.0
+
+require github.com/magefile/mage v1.17.2 // indirect
+
+tool github.com/magefile/mage

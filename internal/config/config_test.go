@@ -1,0 +1,44 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := FromEnv("/tmp/x", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CacheDir != "/tmp/x/.cache" || c.DistDir != "/tmp/x/dist" || c.CrossPrefix != "x86_64-w64-mingw32-" ||
+		c.Python != "python3" || c.Deps != DepsAuto || len(c.Targets) != 1 || c.Targets[0] != "x86_64-softmmu" ||
+		c.Jobs < 1 || c.SourceDateEpoch != -1 || c.Constraint != nil {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestConstraint(t *testing.T) {
+	c, err := FromEnv("/tmp", env(map[string]string{EnvVersion: ">= 6.0, < 7"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Constraint.String() != ">= 6.0, < 7" {
+		t.Errorf("constraint %q", c.Constraint)
+	}
+}
+
+func TestBadValuesAllReported(t *testing.T) {
+	_, err := FromEnv("/tmp", env(map[string]string{
+		EnvVersion: "seven", EnvJobs: "0", EnvDeps: "apt", EnvFormat: "xml", EnvOffline: "maybe", EnvEpoch: "-4",
+	}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"QEMU_VERSION=\"seven\"", "JOBS=\"0\"", "QEMUPACK_DEPS=\"apt\"", "QEMUPACK_FORMAT=\"xml\"", "QEMUPACK_OFFLINE=\"maybe\"", "SOURCE_DATE_EPOCH"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s:\n%v", want, err)
+		}
+	}
+}
