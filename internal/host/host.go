@@ -83,7 +83,7 @@ type Tool struct {
 	Path     string `json:"path,omitempty"`    // where it was found
 	Version  string `json:"version,omitempty"` // e.g. 1.11.1; "" when missing
 	Raw      string `json:"raw,omitempty"`     // the first line of its version output
-	Required bool   `json:"required"`         // every QEMU build needs it
+	Required bool   `json:"required"`          // every QEMU build needs it
 	Purpose  string `json:"purpose"`
 	Package  string `json:"package,omitempty"` // what installs it on this host
 	Problem  string `json:"problem,omitempty"` // why it is unusable, "" when fine
