@@ -46,7 +46,8 @@ type Options struct {
 	Timeout time.Duration
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults fills every unset field with the real machine's.
+func (o Options) WithDefaults() Options {
 	if o.GOOS == "" {
 		o.GOOS = runtime.GOOS
 	}
@@ -217,7 +218,7 @@ type toolSpec struct {
 // not exist, a PYTHON that is not a python, a .pc file without a version)
 // are returned together as one error, with the report as far as it got.
 func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error) {
-	o := opts.withDefaults()
+	o := opts.WithDefaults()
 	r := Report{GOOS: o.GOOS, CrossPrefix: cfg.CrossPrefix, Triplet: strings.TrimSuffix(cfg.CrossPrefix, "-"), Root: o.IsRoot(), opts: o}
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }

@@ -50,7 +50,7 @@ func Setup(ctx context.Context, r Report) ([]string, error) {
 		need.Command = "sudo " + need.Command
 		return nil, need
 	}
-	o := r.opts.withDefaults()
+	o := r.opts.WithDefaults()
 	aptGet, err := o.LookPath("apt-get")
 	if err != nil {
 		need.Reason = "apt-get is not on PATH"
