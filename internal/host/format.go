@@ -36,7 +36,7 @@ func (r Report) WriteText(w io.Writer) {
 		if !t.Found() {
 			switch {
 			case t.Key == ToolCrossPkgCf:
-				state, detail = "optional", "not found: "+t.Purpose
+				state, detail = "optional", "not found; "+t.Purpose
 			default:
 				state = "MISSING"
 				detail = t.Problem

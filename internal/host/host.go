@@ -230,7 +230,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolNinja, "ninja", []string{"--version"}, false, "runs the build meson writes (QEMU 5.2 and later)"},
 		{ToolMeson, "meson", []string{"--version"}, false, "configures QEMU 5.2 and later (unless the release bundles its own)"},
 		{ToolPkgConfig, "pkg-config", []string{"--version"}, true, "finds the mingw libraries (pointed at the sysroots with PKG_CONFIG_LIBDIR)"},
-		{ToolCrossPkgCf, cfg.CrossPrefix + "pkg-config", []string{"--version"}, false, "optional: qemupack points pkg-config at the sysroots itself"},
+		{ToolCrossPkgCf, cfg.CrossPrefix + "pkg-config", []string{"--version"}, false, "not needed: qemupack points pkg-config at the sysroots itself"},
 		{ToolBison, "bison", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolFlex, "flex", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},

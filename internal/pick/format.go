@@ -221,7 +221,7 @@ func CheckJSON(rep host.Report, res Result) ([]byte, error) {
 		return nil, err
 	}
 	return json.MarshalIndent(struct {
-		Host host.Report    `json:"host"`
+		Host host.Report     `json:"host"`
 		Pick json.RawMessage `json:"pick"`
 	}{rep, p}, "", "  ")
 }

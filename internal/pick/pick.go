@@ -45,12 +45,12 @@ type Verdict struct {
 	Version    string   `json:"version"`
 	Buildable  bool     `json:"buildable"`
 	Obtainable bool     `json:"obtainable"`
-	Reasons    []string `json:"reasons"`         // blockers first, then what the verdict takes on trust or works around
-	Blockers   []string `json:"-"`               // why it cannot be picked
-	Notes      []string `json:"-"`               // assumptions and workarounds
-	Source     string   `json:"source,omitempty"`     // where its tarball would come from
-	Candidate  bool     `json:"candidate,omitempty"`  // a release candidate: never picked
-	Excluded   bool     `json:"excluded,omitempty"`   // outside QEMU_VERSION
+	Reasons    []string `json:"reasons"`               // blockers first, then what the verdict takes on trust or works around
+	Blockers   []string `json:"-"`                     // why it cannot be picked
+	Notes      []string `json:"-"`                     // assumptions and workarounds
+	Source     string   `json:"source,omitempty"`      // where its tarball would come from
+	Candidate  bool     `json:"candidate,omitempty"`   // a release candidate: never picked
+	Excluded   bool     `json:"excluded,omitempty"`    // outside QEMU_VERSION
 	SourceFile string   `json:"source_file,omitempty"` // mirror file
 	Deps       []Dep    `json:"deps,omitempty"`
 
@@ -103,13 +103,13 @@ type Result struct {
 	Deps    []Dep    `json:"deps,omitempty"`
 	Recipes []string `json:"recipes,omitempty"`
 
-	Offline    bool              `json:"offline"`
-	OfflineWhy string            `json:"offline_why,omitempty"`
-	Constraint string            `json:"constraint,omitempty"`
-	DepsMode   config.DepsMode   `json:"deps_mode"`
-	Releases   []Verdict         `json:"releases"`
-	Host       host.Report       `json:"-"`
-	Reason     string            `json:"error,omitempty"` // why nothing was picked
+	Offline    bool            `json:"offline"`
+	OfflineWhy string          `json:"offline_why,omitempty"`
+	Constraint string          `json:"constraint,omitempty"`
+	DepsMode   config.DepsMode `json:"deps_mode"`
+	Releases   []Verdict       `json:"releases"`
+	Host       host.Report     `json:"-"`
+	Reason     string          `json:"error,omitempty"` // why nothing was picked
 }
 
 // PickedVersion is the picked release's version, "" when none.
