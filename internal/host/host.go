@@ -96,14 +96,15 @@ func (t Tool) Found() bool { return t.Path != "" && t.Version != "" && t.Problem
 // Library is a pkg-config module found (or not) in the sysroots.
 type Library struct {
 	Module  string `json:"module"`
-	Version string `json:"version,omitempty"`
-	PCFile  string `json:"pc_file,omitempty"`
+	Present bool   `json:"present"`
+	Version string `json:"version,omitempty"` // "" when present without a .pc file (libfdt)
+	PCFile  string `json:"pc_file,omitempty"` // the .pc file, or the library file when there is none
 	Sysroot string `json:"sysroot,omitempty"`
 	Package string `json:"package,omitempty"` // what installs it on this host ("" = none we know)
 }
 
-// Found says whether a .pc file for the module was found.
-func (l Library) Found() bool { return l.Version != "" }
+// Found says whether the library is in a sysroot.
+func (l Library) Found() bool { return l.Present }
 
 // Sysroot is one mingw sysroot folder.
 type Sysroot struct {
@@ -320,13 +321,18 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 	}
 
 	// Libraries: the first sysroot that has the .pc file wins, as with
-	// PKG_CONFIG_LIBDIR listing them in the same order.
+	// PKG_CONFIG_LIBDIR listing them in the same order. QEMU finds libfdt
+	// with the compiler, not pkg-config, so for it the library file counts.
 	for _, mod := range Libraries {
 		lib := Library{Module: mod, Package: LibraryPackage(r.Family, mod, r.Triplet)}
+		pcName := mod
+		if mod == "fdt" {
+			pcName = "libfdt"
+		}
 	search:
 		for _, s := range r.Sysroots {
 			for _, dir := range s.PkgConfigDirs {
-				path := filepath.Join(dir, mod+".pc")
+				path := filepath.Join(dir, pcName+".pc")
 				if _, err := os.Stat(path); err != nil {
 					continue
 				}
@@ -335,8 +341,16 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 					bad("%v", err)
 					break search
 				}
-				lib.Version, lib.PCFile, lib.Sysroot = pc.Version, path, s.Path
+				lib.Present, lib.Version, lib.PCFile, lib.Sysroot = true, pc.Version, path, s.Path
 				break search
+			}
+			if mod == "fdt" && s.Exists {
+				for _, f := range []string{"lib/libfdt.dll.a", "lib/libfdt.a"} {
+					if _, err := os.Stat(filepath.Join(s.Path, filepath.FromSlash(f))); err == nil {
+						lib.Present, lib.PCFile, lib.Sysroot = true, filepath.Join(s.Path, filepath.FromSlash(f)), s.Path
+						break search
+					}
+				}
 			}
 		}
 		if !lib.Found() && lib.Package != "" {

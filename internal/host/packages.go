@@ -17,8 +17,10 @@ const (
 	ToolMake       = "make"
 )
 
-// Libraries QEMU needs from the mingw sysroot, by pkg-config module.
-var Libraries = []string{"glib-2.0", "gthread-2.0", "pixman-1", "zlib", "slirp"}
+// Libraries QEMU needs from the mingw sysroot, by pkg-config module
+// ("fdt" is libfdt, which QEMU finds with the compiler: libfdt.pc, else
+// lib/libfdt.a or lib/libfdt.dll.a).
+var Libraries = []string{"glib-2.0", "gthread-2.0", "pixman-1", "zlib", "slirp", "fdt"}
 
 // crossArch returns the architecture part of the triplet, as package names
 // spell it: x86_64 or i686.
@@ -140,6 +142,8 @@ func LibraryPackage(f Family, module, triplet string) string {
 			return pre(mingw, "-zlib")
 		case "slirp":
 			return pre(mingw, "-libslirp")
+		case "fdt":
+			return pre(mingw, "-dtc")
 		}
 	}
 	return ""

@@ -52,6 +52,9 @@ func (r Result) WriteTable(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "source of %s: %s\n", r.Picked.Version, r.SourceText())
+	if r.TreeVersion != "" && r.TreeVersion != r.Picked.Version {
+		fmt.Fprintf(w, "the source tree will be %s (the catalog has no entry for it; %s's requirements apply)\n", r.TreeVersion, r.Picked.Version)
+	}
 	fmt.Fprintf(w, "libraries of %s:\n", r.Picked.Version)
 	for _, d := range r.Deps {
 		fmt.Fprintf(w, "  %s\n", d.Text())
@@ -81,7 +84,9 @@ func (d Dep) Text() string {
 		need = ">= " + d.Min
 	}
 	switch {
-	case d.From == "host" && d.Version != "":
+	case d.From == "host" && d.PCFile != "" && d.Version == "":
+		return fmt.Sprintf("%-12s %s needed: host (%s)", d.Module, need, d.PCFile)
+	case d.From == "host" && d.PCFile != "":
 		return fmt.Sprintf("%-12s %s needed: host %s (%s)", d.Module, need, d.Version, d.PCFile)
 	case d.From == "host":
 		return fmt.Sprintf("%-12s %s needed: not usable from the host", d.Module, need)
@@ -117,6 +122,7 @@ type jsonResult struct {
 	SHA256        string        `json:"sha256,omitempty"`
 	DebianVersion string        `json:"debian_version,omitempty"`
 	Debian        *DebianSource `json:"debian,omitempty"`
+	TreeVersion   string        `json:"tree_version,omitempty"`
 	Deps          []Dep         `json:"deps,omitempty"`
 	Recipes       []string      `json:"recipes,omitempty"`
 	Offline       bool          `json:"offline"`
@@ -133,7 +139,7 @@ type jsonResult struct {
 func (r Result) JSON() ([]byte, error) {
 	j := jsonResult{
 		Picked: r.Picked.Version, Source: r.Source, SourceFile: r.SourceFile, URL: r.URL, SHA256: r.SHA256,
-		DebianVersion: r.DebianVersion, Debian: r.Debian, Deps: r.Deps, Recipes: r.Recipes,
+		DebianVersion: r.DebianVersion, Debian: r.Debian, TreeVersion: r.TreeVersion, Deps: r.Deps, Recipes: r.Recipes,
 		Offline: r.Offline, OfflineWhy: r.OfflineWhy, Constraint: r.Constraint, DepsMode: string(r.DepsMode),
 		Error: r.Reason, Releases: r.Releases,
 	}
@@ -161,6 +167,9 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 		where := ""
 		if lib.Found() {
 			have, where = lib.Version, lib.PCFile
+			if have == "" {
+				have = "present"
+			}
 		}
 		verdict := ""
 		if target != nil {

@@ -98,6 +98,10 @@ type Result struct {
 	SHA256        string        `json:"sha256,omitempty"`
 	DebianVersion string        `json:"debian_version,omitempty"`
 	Debian        *DebianSource `json:"debian,omitempty"`
+	// TreeVersion is the version the source tree will call itself: the
+	// picked release, or for Debian's source the stable release its
+	// patches reach (7.2.22 for Debian 12's 7.2).
+	TreeVersion string `json:"tree_version,omitempty"`
 	// Deps says for each library of the picked release whether the host or
 	// a recipe provides it; Recipes lists the modules to build from recipes.
 	Deps    []Dep    `json:"deps,omitempty"`
@@ -131,7 +135,7 @@ func CheckConstraint(rs []catalog.Release, c version.Constraints) error {
 	}
 	var all []string
 	for _, r := range rs {
-		if IsCandidate(r.Version) {
+		if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
 			continue
 		}
 		all = append(all, r.Version)
@@ -207,6 +211,7 @@ func Decide(in Inputs) (Result, error) {
 		if v.Eligible() && v.Buildable && v.Obtainable {
 			res.Picked = v.release
 			res.Source = v.Source
+			res.TreeVersion = v.release.Version
 			res.Deps = v.Deps
 			for _, d := range v.Deps {
 				if d.From == "recipe" {
@@ -221,6 +226,9 @@ func Decide(in Inputs) (Result, error) {
 				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
 			case SourceDebian:
 				res.DebianVersion = in.Debian.Version
+				if in.Debian.Level != "" {
+					res.TreeVersion = in.Debian.Level
+				}
 			}
 			return res, nil
 		}
@@ -278,7 +286,7 @@ func whyNothing(vs []Verdict, cons string) string {
 
 func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	v := Verdict{Version: r.Version, release: r, Reasons: []string{}}
-	if IsCandidate(r.Version) {
+	if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
 		v.Candidate = true
 		if of := candidateOf(r.Version); of != "" {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("release candidate of %s (QEMU numbers candidates X.Y.9N): never picked", of))
@@ -292,12 +300,12 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("outside %s=%q", config.EnvVersion, in.Constraint.String()))
 		}
 	}
-	blockers, notes, deps := buildable(in, mode, r)
-	v.Buildable = len(blockers) == 0
-	v.Deps = deps
 	src, file, why := obtainable(in, r)
 	v.Obtainable = src != ""
 	v.Source, v.SourceFile = src, file
+	blockers, notes, deps := buildable(in, mode, r, src)
+	v.Buildable = len(blockers) == 0
+	v.Deps = deps
 	v.Reasons = append(v.Reasons, blockers...)
 	if why != "" {
 		v.Reasons = append(v.Reasons, why)
@@ -331,7 +339,7 @@ func fix(t host.Tool, f host.Family) string {
 // buildable lists what stops the release from being built here
 // (blockers), what the verdict takes on trust or works around (notes), and
 // where each library comes from.
-func buildable(in Inputs, mode config.DepsMode, r catalog.Release) (blockers, notes []string, deps []Dep) {
+func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string) (blockers, notes []string, deps []Dep) {
 	h := in.Host
 	f := h.Family
 	for _, key := range []string{host.ToolGCC, host.ToolMake, host.ToolPkgConfig} {
@@ -373,6 +381,11 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release) (blockers, no
 	needs = append(needs, need{"pixman-1", r.PixmanMin}, need{"zlib", ""})
 	if r.Slirp == "system" {
 		needs = append(needs, need{"slirp", ""})
+	}
+	// libfdt: from the sysroot when the release does not bundle dtc, and
+	// also for Debian's source, whose repack drops the bundled copy.
+	if r.Fdt == "system" || (r.Fdt == "bundled" && source == SourceDebian) {
+		needs = append(needs, need{"fdt", ""})
 	}
 	for _, n := range needs {
 		d, blocker, note := library(in, mode, n.module, n.min)
