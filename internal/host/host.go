@@ -574,3 +574,31 @@ func orPath(p Python) string {
 	}
 	return p.Path
 }
+
+// PkgConfigDirs lists the pkgconfig folders of the existing sysroots in
+// search order: what the build puts in PKG_CONFIG_LIBDIR.
+func (r Report) PkgConfigDirs() []string {
+	var out []string
+	for _, s := range r.Sysroots {
+		if s.Exists {
+			out = append(out, s.PkgConfigDirs...)
+		}
+	}
+	return out
+}
+
+// PythonFirstPATH returns pathEnv with the build python's folder first when
+// the build python is not what python3 on PATH resolves to (Debian's
+// /usr/bin/python3 ahead of a pyenv shim), so QEMU's configure, which runs
+// python3 from PATH unless told otherwise, uses the same interpreter as
+// the host's meson. Otherwise pathEnv comes back unchanged.
+func (r Report) PythonFirstPATH(pathEnv string) string {
+	if !r.BuildPython.OK() || r.BuildPython.Path == r.ConfigurePython.Path {
+		return pathEnv
+	}
+	dir := filepath.Dir(r.BuildPython.Path)
+	if pathEnv == "" {
+		return dir
+	}
+	return dir + string(os.PathListSeparator) + pathEnv
+}

@@ -384,3 +384,41 @@ func TestRealProbeFindsMingwGCC(t *testing.T) {
 		t.Errorf("no python for the build: %s", r.BuildPythonWhy)
 	}
 }
+
+func TestPythonFirstPATHAndPkgConfigDirs(t *testing.T) {
+	h := hosttest.New(t)
+	h.Toolchain("1.0.1", "3.11.2")
+	sysDir := filepath.Join(h.Root, "debian-bin")
+	if err := os.MkdirAll(sysDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Debian's python in its own folder, the meson script pointing at it,
+	// and a shim-like python3 on PATH that cannot import mesonbuild.
+	sys := h.Python("debian-python3", "3.11.2", true)
+	moved := filepath.Join(sysDir, "python3")
+	if err := os.Rename(sys, moved); err != nil {
+		t.Fatal(err)
+	}
+	h.Meson("1.0.1", moved)
+	h.Python("python3", "3.11.7", false)
+	h.PC(hosttest.Sysroot, "zlib", "1.2.13")
+	r, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.PythonFirstPATH(h.Bin); got != sysDir+string(os.PathListSeparator)+h.Bin {
+		t.Errorf("PATH %q", got)
+	}
+	if d := r.PkgConfigDirs(); len(d) != 1 || d[0] != filepath.Join(h.Root, hosttest.Sysroot, "lib", "pkgconfig") {
+		t.Errorf("pkgconfig dirs %v", d)
+	}
+	// When python3 on PATH is the one to use, PATH stays as it is.
+	h.Python("python3", "3.11.2", true)
+	r, err = host.Probe(context.Background(), cfgFor(t, h), h.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.PythonFirstPATH(h.Bin); got != h.Bin {
+		t.Errorf("PATH changed to %q", got)
+	}
+}

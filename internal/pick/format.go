@@ -183,9 +183,22 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 		if !lib.Found() && lib.Package != "" {
 			verdict += "; install: " + host.InstallCommand(rep.Family, []string{lib.Package})
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", lib.Module, have, orDash(verdict), where)
+		if where != "" && !strings.Contains(verdict, where) {
+			verdict += " (" + where + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", lib.Module, have, orDash(verdict))
 	}
 	tw.Flush()
+	if target != nil {
+		for _, v := range res.Releases {
+			if v.Version == target.Version {
+				break
+			}
+			if v.Eligible() && len(v.Blockers) > 0 {
+				fmt.Fprintf(w, "passed over: %s: %s\n", v.Version, strings.Join(v.Blockers, "; "))
+			}
+		}
+	}
 	if target != nil && !target.Buildable {
 		fmt.Fprintf(w, "qemu %s cannot be built here: %s\n", target.Version, strings.Join(target.Blockers, "; "))
 	}

@@ -249,11 +249,14 @@ func whyNothing(vs []Verdict, cons string) string {
 	if cons != "" {
 		scope = fmt.Sprintf("no QEMU release within %s=%q", config.EnvVersion, cons)
 	}
-	var newestBuildable, newestObtainable *Verdict
+	var newestBuildable, newestObtainable, newest *Verdict
 	for i := range vs {
 		v := &vs[i]
 		if !v.Eligible() {
 			continue
+		}
+		if newest == nil {
+			newest = v
 		}
 		if v.Buildable && newestBuildable == nil {
 			newestBuildable = v
@@ -263,23 +266,14 @@ func whyNothing(vs []Verdict, cons string) string {
 		}
 	}
 	msg := scope + " can be both built here and obtained"
-	switch {
-	case newestBuildable == nil && newestObtainable == nil:
-		msg += "; none is buildable or obtainable"
-	}
 	if newestBuildable != nil {
-		msg += fmt.Sprintf("; newest buildable: %s, not obtainable: %s", newestBuildable.Version, strings.Join(newestBuildable.Reasons, "; "))
+		msg += fmt.Sprintf("; newest buildable: %s, but %s", newestBuildable.Version, strings.Join(newestBuildable.Blockers, "; "))
 	}
 	if newestObtainable != nil {
-		msg += fmt.Sprintf("; newest obtainable: %s, not buildable: %s", newestObtainable.Version, strings.Join(newestObtainable.Reasons, "; "))
+		msg += fmt.Sprintf("; newest obtainable: %s, but not buildable: %s", newestObtainable.Version, strings.Join(newestObtainable.Blockers, "; "))
 	}
-	if newestBuildable == nil && newestObtainable == nil {
-		for _, v := range vs {
-			if v.Eligible() {
-				msg += fmt.Sprintf("; e.g. %s: %s", v.Version, strings.Join(v.Reasons, "; "))
-				break
-			}
-		}
+	if newestBuildable == nil && newestObtainable == nil && newest != nil {
+		msg += fmt.Sprintf("; none is buildable or obtainable, e.g. %s: %s", newest.Version, strings.Join(newest.Blockers, "; "))
 	}
 	return msg
 }

@@ -397,7 +397,7 @@ func TestPickOnlineAndOfflineSwitch(t *testing.T) {
 	if !errors.As(err, &nf) || probed {
 		t.Errorf("QEMUPACK_OFFLINE=1 with nothing local: want NothingFits without a network probe, got %v (probed %v)", err, probed)
 	}
-	if nf != nil && !strings.Contains(nf.Reason, "newest buildable: 9.2.0, not obtainable: not obtainable: offline: no mirror folder") {
+	if nf != nil && !strings.Contains(nf.Reason, "newest buildable: 9.2.0, but not obtainable: offline: no mirror folder") {
 		t.Errorf("reason: %s", nf.Reason)
 	}
 }
