@@ -33,11 +33,11 @@ func (d DebianSource) Release() string {
 
 // Describe says what the package is, in a user's words.
 func (d DebianSource) Describe() string {
-	s := fmt.Sprintf("Debian's source package %s %s: Debian's repack of %s", d.Package, d.Version, d.Upstream)
+	s := fmt.Sprintf("Debian's source package %s %s: QEMU %s as Debian repacks it", d.Package, d.Version, d.Upstream)
 	if strings.Contains(d.Version, "dfsg") || strings.Contains(d.Version, "+ds") {
-		s += " (non-free parts removed)"
+		s += " (parts of upstream's tarball removed)"
 	}
-	s += " with Debian's patches"
+	s += ", with Debian's patches"
 	if d.Level != "" && d.Level != d.Upstream {
 		s += fmt.Sprintf(", which bring it to %s (%s)", d.Level, d.LevelFrom)
 	}

@@ -341,7 +341,7 @@ func TestPickOfflineDebianSource(t *testing.T) {
 		t.Errorf("offline %v %q", res.Offline, res.OfflineWhy)
 	}
 	wantReason(t, res, "9.2.0", "not obtainable: offline: no mirror folder (QEMUPACK_MIRROR unset), Debian's source package gives 7.2.0")
-	if d := res.Debian.Describe(); !strings.Contains(d, "Debian's repack of 7.2.0 (non-free parts removed) with Debian's patches, which bring it to 7.2.22") {
+	if d := res.Debian.Describe(); !strings.Contains(d, "QEMU 7.2.0 as Debian repacks it (parts of upstream's tarball removed), with Debian's patches, which bring it to 7.2.22") {
 		t.Errorf("description: %s", d)
 	}
 	// Debian's dfsg repack drops the bundled dtc: libfdt must come from elsewhere.
