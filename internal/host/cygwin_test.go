@@ -3,6 +3,8 @@ package host_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,13 +120,27 @@ func TestProbeStandsInForCygwin(t *testing.T) {
 		`C:\cygwin64\bin\pkg-config.exe --version`:             "1.9.5\n",
 	}
 	have := map[string]bool{"uname": true, "cygpath": true, "x86_64-w64-mingw32-gcc": true, "make": true, "python3": true, "pkg-config": true}
+	// Cygwin's meson is a python script (no .exe): Windows cannot start it,
+	// so the probe runs it through the python on its #! line.
+	meson := filepath.Join(t.TempDir(), "meson")
+	if err := os.WriteFile(meson, []byte("#!/usr/bin/python3.9\nfrom mesonbuild import mesonmain\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	answers[`C:\cygwin64\usr\bin\python3.9 `+meson+` --version`] = "1.3.2\n"
+	answers[`C:\cygwin64\usr\bin\python3.9 --version`] = "Python 3.9.18\n"
+	answers[`C:\cygwin64\usr\bin\python3.9 -c `+"\x00"] = "executable=/usr/bin/python3.9\nmesonbuild=1\nvenv=1\nensurepip=1\n"
 	opts := host.Options{
 		GOOS:   "windows",
 		Getenv: func(string) string { return "" },
 		IsRoot: func() bool { return false },
 		LookPath: func(name string) (string, error) {
-			if have[name] {
+			switch {
+			case have[name]:
 				return `C:\cygwin64\bin\` + name + ".exe", nil
+			case name == "meson":
+				return meson, nil
+			case name == `C:\cygwin64\usr\bin\python3.9`:
+				return name, nil
 			}
 			return "", fmt.Errorf("%s: not found", name)
 		},
@@ -156,7 +172,13 @@ func TestProbeStandsInForCygwin(t *testing.T) {
 	if v := r.Tool(host.ToolGCC).Version; v != "12.4.0" {
 		t.Errorf("gcc %q", v)
 	}
-	want := "setup-x86_64.exe -q -P ninja,meson,bison,flex,mingw64-x86_64-glib2.0,mingw64-x86_64-pixman,mingw64-x86_64-zlib"
+	if m := r.Tool(host.ToolMeson); m.Version != "1.3.2" {
+		t.Errorf("meson through its python: %+v", m)
+	}
+	if r.MesonPython == nil || !r.MesonPython.Meson || r.BuildPython.Path != `C:\cygwin64\usr\bin\python3.9` {
+		t.Errorf("meson's python %+v, build python %+v (%s)", r.MesonPython, r.BuildPython, r.BuildPythonWhy)
+	}
+	want := "setup-x86_64.exe -q -P ninja,bison,flex,mingw64-x86_64-glib2.0,mingw64-x86_64-pixman,mingw64-x86_64-zlib"
 	if got := r.InstallCommand(); got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}

@@ -438,7 +438,7 @@ func (r *Report) probeTool(ctx context.Context, s toolSpec) Tool {
 		return t
 	}
 	t.Path = path
-	out, err := r.opts.Exec(ctx, nil, append([]string{path}, s.args...)...)
+	out, err := r.opts.Exec(ctx, nil, append(r.commandFor(path), s.args...)...)
 	if err != nil {
 		t.Problem = fmt.Sprintf("`%s %s` failed: %v", s.command, strings.Join(s.args, " "), err)
 		return t
@@ -460,9 +460,38 @@ for m in ("mesonbuild", "venv", "ensurepip"):
     print(m + "=" + ("1" if u.find_spec(m) else "0"))
 `
 
+// commandFor is how to start the program at path. On Cygwin and MSYS2 a
+// script (meson is one) cannot be started by Windows itself: it is run
+// through the interpreter on its #! line, located in the installation.
+func (r *Report) commandFor(path string) []string {
+	if r.GOOS != "windows" || strings.HasSuffix(strings.ToLower(path), ".exe") {
+		return []string{path}
+	}
+	interp := scriptInterpreter(path)
+	if interp == "" {
+		return []string{path}
+	}
+	if !strings.Contains(interp, "/") {
+		if p, err := r.opts.LookPath(interp); err == nil {
+			return []string{p, path}
+		}
+		return []string{path}
+	}
+	return []string{r.nativePath(interp), path}
+}
+
+// nativePath turns a POSIX path of the Cygwin/MSYS2 installation into the
+// Windows path this program must use (unchanged elsewhere).
+func (r *Report) nativePath(p string) string {
+	if r.Layout == nil || !strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.Layout.ToWindows(p)
+}
+
 func (r *Report) probePython(ctx context.Context, command string) Python {
 	p := Python{Command: command}
-	path, err := r.opts.LookPath(command)
+	path, err := r.opts.LookPath(r.nativePath(command))
 	if err != nil {
 		p.Problem = "not found on PATH"
 		return p
