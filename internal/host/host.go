@@ -325,14 +325,10 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 	// with the compiler, not pkg-config, so for it the library file counts.
 	for _, mod := range Libraries {
 		lib := Library{Module: mod, Package: LibraryPackage(r.Family, mod, r.Triplet)}
-		pcName := mod
-		if mod == "fdt" {
-			pcName = "libfdt"
-		}
 	search:
 		for _, s := range r.Sysroots {
 			for _, dir := range s.PkgConfigDirs {
-				path := filepath.Join(dir, pcName+".pc")
+				path := filepath.Join(dir, mod+".pc")
 				if _, err := os.Stat(path); err != nil {
 					continue
 				}
@@ -344,7 +340,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 				lib.Present, lib.Version, lib.PCFile, lib.Sysroot = true, pc.Version, path, s.Path
 				break search
 			}
-			if mod == "fdt" && s.Exists {
+			if mod == "libfdt" && s.Exists {
 				for _, f := range []string{"lib/libfdt.dll.a", "lib/libfdt.a"} {
 					if _, err := os.Stat(filepath.Join(s.Path, filepath.FromSlash(f))); err == nil {
 						lib.Present, lib.PCFile, lib.Sysroot = true, filepath.Join(s.Path, filepath.FromSlash(f)), s.Path

@@ -422,3 +422,27 @@ func TestPythonFirstPATHAndPkgConfigDirs(t *testing.T) {
 		t.Errorf("PATH changed to %q", got)
 	}
 }
+
+// QEMU finds libfdt with the compiler: a sysroot with lib/libfdt.a and no
+// libfdt.pc has it (version unknown); a libfdt.pc gives the version.
+func TestLibfdtWithoutPC(t *testing.T) {
+	h := hosttest.New(t)
+	h.Toolchain("1.0.1", "3.11.2")
+	h.File(hosttest.Sysroot+"/lib/libfdt.a", "!<arch>\n")
+	h.File(hosttest.Sysroot+"/lib/pkgconfig/.keep", "")
+	r, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := r.Library("libfdt"); !l.Found() || l.Version != "" || !strings.HasSuffix(l.PCFile, "lib/libfdt.a") {
+		t.Errorf("libfdt from the library file: %+v", l)
+	}
+	h.PC(hosttest.Sysroot, "libfdt", "1.6.1")
+	r, err = host.Probe(context.Background(), cfgFor(t, h), h.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := r.Library("libfdt"); l.Version != "1.6.1" {
+		t.Errorf("libfdt from libfdt.pc: %+v", l)
+	}
+}

@@ -18,9 +18,9 @@ const (
 )
 
 // Libraries QEMU needs from the mingw sysroot, by pkg-config module
-// ("fdt" is libfdt, which QEMU finds with the compiler: libfdt.pc, else
-// lib/libfdt.a or lib/libfdt.dll.a).
-var Libraries = []string{"glib-2.0", "gthread-2.0", "pixman-1", "zlib", "slirp", "fdt"}
+// (QEMU finds libfdt with the compiler, not pkg-config, so for it
+// lib/libfdt.a or lib/libfdt.dll.a count when there is no libfdt.pc).
+var Libraries = []string{"glib-2.0", "gthread-2.0", "pixman-1", "zlib", "slirp", "libfdt"}
 
 // crossArch returns the architecture part of the triplet, as package names
 // spell it: x86_64 or i686.
@@ -142,7 +142,7 @@ func LibraryPackage(f Family, module, triplet string) string {
 			return pre(mingw, "-zlib")
 		case "slirp":
 			return pre(mingw, "-libslirp")
-		case "fdt":
+		case "libfdt":
 			return pre(mingw, "-dtc")
 		}
 	}

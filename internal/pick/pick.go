@@ -28,7 +28,7 @@ const (
 // RecipeCovered are the pkg-config modules our dependency recipes are meant
 // to build. Until a recipe for one exists, auto/recipes mode takes it on
 // trust (and says so).
-var RecipeCovered = []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "fdt"}
+var RecipeCovered = []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "libfdt"}
 
 // Dep says where one library of a release comes from.
 type Dep struct {
@@ -379,7 +379,7 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string
 	// libfdt: from the sysroot when the release does not bundle dtc, and
 	// also for Debian's source, whose repack drops the bundled copy.
 	if r.Fdt == "system" || (r.Fdt == "bundled" && source == SourceDebian) {
-		needs = append(needs, need{"fdt", ""})
+		needs = append(needs, need{"libfdt", ""})
 	}
 	for _, n := range needs {
 		d, blocker, note := library(in, mode, n.module, n.min)

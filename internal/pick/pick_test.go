@@ -186,8 +186,8 @@ func TestPickAutoAssumesRecipesNeverCandidates(t *testing.T) {
 		t.Fatalf("picked %s, want 9.2.0", res.Picked.Version)
 	}
 	wantReason(t, res, "9.2.0", "glib-2.0 2.66.0 from a recipe not written yet: assumed buildable (host has none)")
-	wantReason(t, res, "9.2.0", "fdt from a recipe not written yet: assumed buildable")
-	if strings.Join(res.Recipes, " ") != "glib-2.0 pixman-1 slirp fdt" {
+	wantReason(t, res, "9.2.0", "libfdt from a recipe not written yet: assumed buildable")
+	if strings.Join(res.Recipes, " ") != "glib-2.0 pixman-1 slirp libfdt" {
 		t.Errorf("recipes %v", res.Recipes)
 	}
 	for _, d := range res.Deps {
@@ -205,7 +205,7 @@ func TestPickRecipeVersions(t *testing.T) {
 	h.Env[config.EnvDeps] = "recipes"
 	rs := testCatalog(t)
 	mirror(t, h, rs, "9.2.0", "8.0.0")
-	recipes := map[string]string{"glib-2.0": "2.64.6", "gthread-2.0": "2.64.6", "pixman-1": "0.42.2", "zlib": "1.3.1", "slirp": "4.7.0", "fdt": "1.7.0"}
+	recipes := map[string]string{"glib-2.0": "2.64.6", "gthread-2.0": "2.64.6", "pixman-1": "0.42.2", "zlib": "1.3.1", "slirp": "4.7.0", "libfdt": "1.7.0"}
 	res, err := run(t, h, pick.Options{Releases: rs, Recipes: recipes})
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +347,7 @@ func TestPickOfflineDebianSource(t *testing.T) {
 	// Debian's dfsg repack drops the bundled dtc: libfdt must come from elsewhere.
 	found := false
 	for _, d := range res.Deps {
-		found = found || d.Module == "fdt"
+		found = found || d.Module == "libfdt"
 	}
 	if !found {
 		t.Errorf("Debian's source needs libfdt from a recipe: deps %+v", res.Deps)
