@@ -50,6 +50,7 @@ func (CATALOG) Refresh(ctx context.Context) error {
 	path := filepath.Join(cfg.Root, catalog.File)
 	res, err := catalog.Refresh(ctx, catalog.RefreshOptions{
 		Catalog:   path,
+		Sums:      filepath.Join(cfg.Root, catalog.SumsFile),
 		Src:       os.Getenv("QEMUPACK_CATALOG_SRC"),
 		Offline:   cfg.Offline,
 		Downloads: filepath.Join(cfg.CacheDir, "sources"),
