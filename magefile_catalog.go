@@ -25,13 +25,19 @@ func Catalog() error {
 	if err != nil {
 		return err
 	}
+	summary := fmt.Sprintf("catalog: %d releases from %s", len(rs), catalog.File)
 	if cfg.JSON {
-		return catalog.WriteJSON(os.Stdout, rs)
+		// stdout carries only the JSON array; the summary goes to stderr.
+		if err := catalog.WriteJSON(os.Stdout, rs); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s (%s)\n", summary, time.Since(start).Round(100*time.Millisecond))
+		return nil
 	}
 	if err := catalog.WriteTable(os.Stdout, rs); err != nil {
 		return err
 	}
-	done(fmt.Sprintf("catalog: %d releases from %s", len(rs), catalog.File), start)
+	done(summary, start)
 	return nil
 }
 
