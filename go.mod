@@ -2,7 +2,12 @@ module qemupack
 
 go 1.26.8
 
-require github.com/hashicorp/go-version v1.9.0
+require (
+	github.com/hashicorp/go-version v1.9.0
+	github.com/magefile/mage v1.17.2
+	github.com/mholt/archives v0.1.5
+	github.com/ulikunitz/xz v0.5.15
+)
 
 require (
 	github.com/STARRY-S/zip v0.2.3 // indirect
@@ -14,15 +19,12 @@ require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/klauspost/pgzip v1.2.6 // indirect
-	github.com/magefile/mage v1.17.2 // indirect
-	github.com/mholt/archives v0.1.5 // indirect
 	github.com/mikelolasagasti/xz v1.0.1 // indirect
 	github.com/minio/minlz v1.0.1 // indirect
 	github.com/nwaples/rardecode/v2 v2.2.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.22 // indirect
 	github.com/sorairolake/lzip-go v0.3.8 // indirect
 	github.com/spf13/afero v1.15.0 // indirect
-	github.com/ulikunitz/xz v0.5.15 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
 	golang.org/x/text v0.29.0 // indirect
 )

@@ -25,13 +25,19 @@ func Catalog() error {
 	if err != nil {
 		return err
 	}
+	summary := fmt.Sprintf("catalog: %d releases from %s", len(rs), catalog.File)
 	if cfg.JSON {
-		return catalog.WriteJSON(os.Stdout, rs)
+		// stdout carries only the JSON array; the summary goes to stderr.
+		if err := catalog.WriteJSON(os.Stdout, rs); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s (%s)\n", summary, time.Since(start).Round(100*time.Millisecond))
+		return nil
 	}
 	if err := catalog.WriteTable(os.Stdout, rs); err != nil {
 		return err
 	}
-	done(fmt.Sprintf("catalog: %d releases from %s", len(rs), catalog.File), start)
+	done(summary, start)
 	return nil
 }
 
@@ -50,6 +56,7 @@ func (CATALOG) Refresh(ctx context.Context) error {
 	path := filepath.Join(cfg.Root, catalog.File)
 	res, err := catalog.Refresh(ctx, catalog.RefreshOptions{
 		Catalog:   path,
+		Sums:      filepath.Join(cfg.Root, catalog.SumsFile),
 		Src:       os.Getenv("QEMUPACK_CATALOG_SRC"),
 		Offline:   cfg.Offline,
 		Downloads: filepath.Join(cfg.CacheDir, "sources"),

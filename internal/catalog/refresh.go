@@ -32,6 +32,8 @@ func TarballURL(v string) string { return DownloadBase + "qemu-" + v + ".tar.xz"
 type RefreshOptions struct {
 	// Catalog is the file to rewrite (recipes/qemu-releases.json).
 	Catalog string
+	// Sums is a file of known upstream tarball sums (SumsFile); optional.
+	Sums string
 	// Src is a folder of release trees (folders with a VERSION file) and
 	// tarballs (qemu-X.Y.Z.tar.xz, .tar.bz2, .tar.gz). Empty: download.
 	Src string
@@ -76,6 +78,13 @@ func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
 	for _, r := range existing {
 		byVersion[r.Version] = r
 	}
+	sums := map[string]string{}
+	if o.Sums != "" {
+		var err error
+		if sums, err = LoadSums(o.Sums); err != nil {
+			return res, fmt.Errorf("catalog:refresh: %w", err)
+		}
+	}
 
 	var paths []string
 	var err error
@@ -118,10 +127,15 @@ func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
 			problems = append(problems, err.Error())
 			continue
 		}
-		if old, ok := byVersion[r.Version]; ok && r.SHA256 == "" {
-			r.URL, r.SHA256 = old.URL, old.SHA256
-		} else if ok && old.SHA256 != "" && old.SHA256 != r.SHA256 {
-			problems = append(problems, fmt.Sprintf("%s: sha256 %s, but the catalog records %s for qemu %s: not the released tarball", p, r.SHA256, old.SHA256, r.Version))
+		known := sums[r.Version]
+		if old, ok := byVersion[r.Version]; ok && known == "" {
+			known = old.SHA256
+		}
+		switch {
+		case r.SHA256 == "" && known != "":
+			r.URL, r.SHA256 = TarballURL(r.Version), known
+		case r.SHA256 != "" && known != "" && r.SHA256 != known:
+			problems = append(problems, fmt.Sprintf("%s: sha256 %s, but %s is known for qemu-%s.tar.xz: not the released tarball", p, r.SHA256, known, r.Version))
 			continue
 		}
 		parsed[r.Version] = p
