@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/go-version"
 )
@@ -28,6 +30,11 @@ type Release struct {
 	NinjaRequired  bool   `json:"ninja_required"`
 	PixmanMin      string `json:"pixman_min"`
 	Slirp          string `json:"slirp"` // "bundled", "system" or "none"
+	Fdt            string `json:"fdt"`   // libfdt: "bundled" (dtc in the tarball), "system" or "none"
+	// Source says where the files this entry was parsed from came from
+	// (a tarball's name, or a note in the tree such as a Debian repack
+	// plus upstream stable diffs).
+	Source string `json:"source,omitempty"`
 	// Source of the release tarball, when known.
 	URL    string `json:"url,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
@@ -43,10 +50,8 @@ func Load(path string) ([]Release, error) {
 	if err := json.Unmarshal(data, &rs); err != nil {
 		return nil, fmt.Errorf("catalog %s: not valid JSON: %w", path, err)
 	}
-	for i, r := range rs {
-		if _, err := version.NewVersion(r.Version); err != nil {
-			return nil, fmt.Errorf("catalog %s: entry %d: version %q: %w", path, i, r.Version, err)
-		}
+	if err := validate(path, rs); err != nil {
+		return nil, err
 	}
 	SortNewestFirst(rs)
 	return rs, nil
@@ -67,4 +72,59 @@ func SortNewestFirst(rs []Release) {
 		}
 		return a.GreaterThan(b)
 	})
+}
+
+var reSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// validate checks every entry, so a hand-edited or truncated catalog is
+// reported with the entry and field at fault.
+func validate(path string, rs []Release) error {
+	var problems []string
+	seen := map[string]bool{}
+	for i, r := range rs {
+		bad := func(format string, args ...any) {
+			problems = append(problems, fmt.Sprintf("entry %d (%q): %s", i, r.Version, fmt.Sprintf(format, args...)))
+		}
+		if _, err := version.NewVersion(r.Version); err != nil {
+			bad("version is not a version number")
+			continue
+		}
+		if IsPrerelease(r.Version) {
+			bad("is a release candidate; the catalog holds releases only")
+		}
+		if seen[r.Version] {
+			bad("appears twice")
+		}
+		seen[r.Version] = true
+		for _, f := range []struct{ name, val string }{{"glib_min", r.GlibMin}, {"python_min", r.PythonMin}, {"pixman_min", r.PixmanMin}} {
+			if _, err := version.NewVersion(f.val); err != nil {
+				bad("%s %q is not a version number", f.name, f.val)
+			}
+		}
+		if r.MesonMin != "" {
+			if _, err := version.NewVersion(r.MesonMin); err != nil {
+				bad("meson_min %q is not a version number", r.MesonMin)
+			}
+		}
+		switch r.Slirp {
+		case Bundled, System, None:
+		default:
+			bad("slirp %q: want bundled, system or none", r.Slirp)
+		}
+		switch r.Fdt {
+		case Bundled, System, None:
+		default:
+			bad("fdt %q: want bundled, system or none", r.Fdt)
+		}
+		if r.SHA256 != "" && !reSHA256.MatchString(r.SHA256) {
+			bad("sha256 %q is not 64 lowercase hex digits", r.SHA256)
+		}
+		if (r.SHA256 == "") != (r.URL == "") {
+			bad("url and sha256 go together: give both or neither")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("catalog %s: %s", path, strings.Join(problems, "; "))
+	}
+	return nil
 }

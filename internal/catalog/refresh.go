@@ -1,0 +1,351 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-version"
+)
+
+// DownloadBase is where QEMU publishes its release tarballs.
+const DownloadBase = "https://download.qemu.org/"
+
+// oldest is the first release the catalog covers.
+var oldest = version.Must(version.NewVersion("5.0.0"))
+
+// TarballURL is the upstream address of a release tarball.
+func TarballURL(v string) string { return DownloadBase + "qemu-" + v + ".tar.xz" }
+
+// RefreshOptions says where refresh takes release trees from and where the
+// catalog goes.
+type RefreshOptions struct {
+	// Catalog is the file to rewrite (recipes/qemu-releases.json).
+	Catalog string
+	// Src is a folder of release trees (folders with a VERSION file) and
+	// tarballs (qemu-X.Y.Z.tar.xz, .tar.bz2, .tar.gz). Empty: download.
+	Src string
+	// Offline forbids downloads.
+	Offline bool
+	// Downloads is where fetched tarballs are kept (cache/sources).
+	Downloads string
+	// Base is the download site (DownloadBase when empty).
+	Base string
+	// Client does the HTTP requests (a client with a timeout when nil).
+	Client *http.Client
+	// Log gets one line per step a user should see (io.Discard when nil).
+	Log io.Writer
+}
+
+// RefreshResult says what a refresh did.
+type RefreshResult struct {
+	Parsed  []string // versions parsed from trees
+	Skipped []string // trees left out (release candidates), with why
+	Total   int      // releases in the catalog written
+}
+
+// Refresh parses release trees and rewrites the catalog: each parsed
+// release replaces the entry of the same version, other entries stay
+// (so a folder with a few trees refreshes just those). The file is
+// written whole or not at all. Every tree is parsed before anything is
+// written; any tree that does not parse fails the refresh.
+func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
+	var res RefreshResult
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	var existing []Release
+	if _, err := os.Stat(o.Catalog); err == nil {
+		existing, err = Load(o.Catalog)
+		if err != nil {
+			return res, fmt.Errorf("catalog:refresh: the current catalog is unreadable, fix or remove it first: %w", err)
+		}
+	}
+	byVersion := map[string]Release{}
+	for _, r := range existing {
+		byVersion[r.Version] = r
+	}
+
+	var paths []string
+	var err error
+	if o.Src != "" {
+		paths, err = listSources(o.Src)
+	} else {
+		paths, err = download(ctx, o, byVersion, logw)
+	}
+	if err != nil {
+		return res, err
+	}
+
+	parsed := map[string]string{} // version -> tree it came from
+	var problems []string
+	for _, p := range paths {
+		fmt.Fprintf(logw, "reading %s\n", p)
+		t, err := ReadTree(ctx, p)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		r, err := Parse(t)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		if IsPrerelease(r.Version) {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s is a release candidate", p, r.Version))
+			continue
+		}
+		if v, _ := version.NewVersion(r.Version); v.LessThan(oldest) {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s is older than %s", p, r.Version, oldest))
+			continue
+		}
+		if prev, dup := parsed[r.Version]; dup {
+			problems = append(problems, fmt.Sprintf("%s and %s both hold qemu %s: keep one", prev, p, r.Version))
+			continue
+		}
+		if err := fillSource(&r, t, p); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if old, ok := byVersion[r.Version]; ok && r.SHA256 == "" {
+			r.URL, r.SHA256 = old.URL, old.SHA256
+		} else if ok && old.SHA256 != "" && old.SHA256 != r.SHA256 {
+			problems = append(problems, fmt.Sprintf("%s: sha256 %s, but the catalog records %s for qemu %s: not the released tarball", p, r.SHA256, old.SHA256, r.Version))
+			continue
+		}
+		parsed[r.Version] = p
+		byVersion[r.Version] = r
+		res.Parsed = append(res.Parsed, r.Version)
+	}
+	if len(problems) > 0 {
+		return res, fmt.Errorf("catalog:refresh: %d of %d trees failed, catalog left as it was:\n  %s",
+			len(problems), len(paths), strings.Join(problems, "\n  "))
+	}
+	if len(res.Parsed) == 0 {
+		return res, fmt.Errorf("catalog:refresh: no QEMU release %s or newer found in %s (folders with a VERSION file, or qemu-X.Y.Z.tar.xz tarballs)", oldest, sourceName(o))
+	}
+	out := make([]Release, 0, len(byVersion))
+	for _, r := range byVersion {
+		out = append(out, r)
+	}
+	SortNewestFirst(out)
+	if err := Save(o.Catalog, out); err != nil {
+		return res, err
+	}
+	res.Total = len(out)
+	return res, nil
+}
+
+func sourceName(o RefreshOptions) string {
+	if o.Src != "" {
+		return o.Src
+	}
+	return baseURL(o)
+}
+
+// fillSource sets where the entry's files came from, and the upstream URL
+// and checksum when the tree is an upstream tarball.
+func fillSource(r *Release, t *Tree, p string) error {
+	base := filepath.Base(p)
+	if r.Source == "" {
+		r.Source = base
+	}
+	m := reUpstreamTarball.FindStringSubmatch(base)
+	if m == nil || t.SHA256 == "" {
+		return nil
+	}
+	if m[1] != r.Version {
+		return fmt.Errorf("%s: the name says %s but its VERSION file says %s", p, m[1], r.Version)
+	}
+	if m[2] == "xz" {
+		r.URL, r.SHA256 = TarballURL(r.Version), t.SHA256
+	}
+	return nil
+}
+
+var reUpstreamTarball = regexp.MustCompile(`^qemu-(\d+\.\d+\.\d+)\.tar\.(xz|bz2|gz)$`)
+
+// listSources lists the trees and tarballs in a folder, by name.
+func listSources(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("catalog:refresh: release folder %s: %w (QEMUPACK_CATALOG_SRC names a folder of QEMU release trees or tarballs)", dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(p, "VERSION")); err == nil {
+				out = append(out, p)
+			}
+			continue
+		}
+		n := e.Name()
+		for _, ext := range []string{".tar.xz", ".tar.bz2", ".tar.gz", ".tgz", ".tar"} {
+			if strings.HasSuffix(n, ext) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func baseURL(o RefreshOptions) string {
+	if o.Base != "" {
+		return strings.TrimSuffix(o.Base, "/") + "/"
+	}
+	return DownloadBase
+}
+
+var reIndexTarball = regexp.MustCompile(`qemu-(\d+\.\d+\.\d+)\.tar\.xz"`)
+
+// download lists the releases on the download site and fetches the
+// tarballs of those the catalog lacks into o.Downloads.
+func download(ctx context.Context, o RefreshOptions, have map[string]Release, logw io.Writer) ([]string, error) {
+	base := baseURL(o)
+	if o.Offline {
+		return nil, fmt.Errorf("catalog:refresh: offline (QEMUPACK_OFFLINE=1) and no QEMUPACK_CATALOG_SRC: set QEMUPACK_CATALOG_SRC to a folder of QEMU release trees or tarballs")
+	}
+	client := o.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Minute}
+	}
+	fmt.Fprintf(logw, "listing releases at %s\n", base)
+	index, err := get(ctx, client, base)
+	if err != nil {
+		return nil, fmt.Errorf("catalog:refresh: cannot list QEMU releases: %w\n  without network, set QEMUPACK_CATALOG_SRC to a folder of QEMU release trees or tarballs", err)
+	}
+	seen := map[string]bool{}
+	var want []string
+	for _, m := range reIndexTarball.FindAllStringSubmatch(string(index), -1) {
+		v := m[1]
+		pv, err := version.NewVersion(v)
+		if err != nil || seen[v] || IsPrerelease(v) || pv.LessThan(oldest) {
+			continue
+		}
+		seen[v] = true
+		if _, ok := have[v]; !ok {
+			want = append(want, v)
+		}
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("catalog:refresh: %s lists no qemu-X.Y.Z.tar.xz tarballs", base)
+	}
+	if err := os.MkdirAll(o.Downloads, 0o755); err != nil {
+		return nil, fmt.Errorf("catalog:refresh: %w", err)
+	}
+	var paths []string
+	for _, v := range want {
+		dest := filepath.Join(o.Downloads, "qemu-"+v+".tar.xz")
+		if _, err := os.Stat(dest); err == nil {
+			paths = append(paths, dest)
+			continue
+		}
+		url := base + "qemu-" + v + ".tar.xz"
+		fmt.Fprintf(logw, "downloading %s\n", url)
+		if err := fetchFile(ctx, client, url, dest, have[v].SHA256); err != nil {
+			return nil, fmt.Errorf("catalog:refresh: %w\n  without network, set QEMUPACK_CATALOG_SRC to a folder of QEMU release trees or tarballs", err)
+		}
+		paths = append(paths, dest)
+	}
+	return paths, nil
+}
+
+func get(ctx context.Context, c *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+}
+
+// fetchFile downloads url to dest through a temporary file, so dest is
+// either whole or absent, and checks its sha256 when one is known.
+func fetchFile(ctx context.Context, c *http.Client, url, dest, wantSHA string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
+		tmp.Close()
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); wantSHA != "" && got != wantSHA {
+		return fmt.Errorf("GET %s: sha256 %s, want %s", url, got, wantSHA)
+	}
+	return os.Rename(tmp.Name(), dest)
+}
+
+// Save writes the catalog atomically: a temporary file in the same folder,
+// then a rename over the old one.
+func Save(path string, rs []Release) error {
+	if err := validate(path, rs); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rs, "", "  ")
+	if err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	b = append(b, '\n')
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".qemu-releases-*.json")
+	if err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("catalog %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// NeedInstall is returned by Setup when something is missing that qemupack
+// will not (or cannot) install itself: it carries the exact command.
+type NeedInstall struct {
+	Family  Family
+	Command string // "" when the host has no package manager we know
+	What    []string
+	Reason  string
+}
+
+func (e *NeedInstall) Error() string {
+	msg := "missing: " + strings.Join(e.What, ", ")
+	if e.Command == "" {
+		return msg + " (" + e.Reason + ")"
+	}
+	return fmt.Sprintf("%s; %s; run:\n  %s", msg, e.Reason, e.Command)
+}
+
+// Setup installs what the probe found missing, on Debian/Ubuntu when
+// running as root (apt-get install -y, after apt-get update when the
+// package lists do not know a package yet). Anywhere else it installs
+// nothing and returns a *NeedInstall with the exact command to run. It
+// returns the packages it installed; nil, nil when nothing is missing.
+func Setup(ctx context.Context, r Report) ([]string, error) {
+	pkgs := r.MissingPackages()
+	var what []string
+	for _, m := range r.Missing {
+		what = append(what, m.What)
+	}
+	if len(what) == 0 {
+		return nil, nil
+	}
+	need := &NeedInstall{Family: r.Family, Command: r.InstallCommand(), What: what}
+	switch {
+	case len(pkgs) == 0:
+		need.Reason = "no package for it is known on this host"
+		return nil, need
+	case r.Family != Debian:
+		need.Reason = "qemupack installs packages itself only on Debian/Ubuntu"
+		return nil, need
+	case !r.Root:
+		need.Reason = "not running as root"
+		need.Command = "sudo " + need.Command
+		return nil, need
+	}
+	o := r.opts.WithDefaults()
+	aptGet, err := o.LookPath("apt-get")
+	if err != nil {
+		need.Reason = "apt-get is not on PATH"
+		return nil, need
+	}
+	env := append(environ(o), "DEBIAN_FRONTEND=noninteractive")
+	install := append([]string{aptGet, "install", "-y", "-q", "--no-install-recommends"}, pkgs...)
+	if out, err := o.Exec(ctx, env, install...); err != nil {
+		// A fresh machine may not have package lists yet: update once, retry.
+		if _, uerr := o.Exec(ctx, env, aptGet, "update", "-q"); uerr != nil {
+			return nil, fmt.Errorf("setup: apt-get update: %w", uerr)
+		}
+		if out2, err2 := o.Exec(ctx, env, install...); err2 != nil {
+			return nil, fmt.Errorf("setup: %s: %w\n%s\n%s", strings.Join(install, " "), err2, lastN(out, 5), lastN(out2, 10))
+		}
+	}
+	return pkgs, nil
+}
+
+func environ(o Options) []string {
+	// Exec's env replaces the environment: keep PATH and HOME from Getenv.
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "LANG"} {
+		if v := o.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func lastN(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,522 @@
+// Package pick decides which QEMU release qemupack builds: for every release
+// in the catalog, whether this host's toolchain and libraries (or our
+// recipes) can build it, and whether its source can be had (upstream when
+// online; else a mirror folder or the host's source packages). The pick is
+// the newest release that is both, within QEMU_VERSION, never a release
+// candidate.
+package pick
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-version"
+
+	"qemupack/internal/catalog"
+	"qemupack/internal/config"
+	"qemupack/internal/host"
+)
+
+// Sources of a release tarball.
+const (
+	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256
+	SourceMirror   = "mirror"   // QEMUPACK_MIRROR/qemu-X.Y.Z.tar.xz
+	SourceDebian   = "debian"   // the host's Debian source package (apt-get source)
+)
+
+// RecipeCovered are the pkg-config modules our dependency recipes are meant
+// to build. Until a recipe for one exists, auto/recipes mode takes it on
+// trust (and says so).
+var RecipeCovered = []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "fdt"}
+
+// Dep says where one library of a release comes from.
+type Dep struct {
+	Module  string `json:"module"`
+	Min     string `json:"min,omitempty"`
+	From    string `json:"from"`              // "host" or "recipe"
+	Version string `json:"version,omitempty"` // "" for a recipe not written yet
+	PCFile  string `json:"pc_file,omitempty"` // host only
+	Assumed bool   `json:"assumed,omitempty"` // recipe not written yet
+}
+
+// Verdict is the decision about one release.
+type Verdict struct {
+	Version    string   `json:"version"`
+	Buildable  bool     `json:"buildable"`
+	Obtainable bool     `json:"obtainable"`
+	Reasons    []string `json:"reasons"`               // blockers first, then what the verdict takes on trust or works around
+	Blockers   []string `json:"-"`                     // why it cannot be picked
+	Notes      []string `json:"-"`                     // assumptions and workarounds
+	Source     string   `json:"source,omitempty"`      // where its tarball would come from
+	Candidate  bool     `json:"candidate,omitempty"`   // a release candidate: never picked
+	Excluded   bool     `json:"excluded,omitempty"`    // outside QEMU_VERSION
+	SourceFile string   `json:"source_file,omitempty"` // mirror file
+	Deps       []Dep    `json:"deps,omitempty"`
+
+	release catalog.Release
+}
+
+// Eligible says whether the pick may choose this release at all.
+func (v Verdict) Eligible() bool { return !v.Candidate && !v.Excluded }
+
+// Inputs are everything Decide looks at. Run gathers them from the host.
+type Inputs struct {
+	Releases   []catalog.Release
+	Host       host.Report
+	Deps       config.DepsMode
+	Constraint version.Constraints
+	// Recipes maps each module our recipes build to its version; modules in
+	// RecipeCovered without an entry are taken on trust.
+	Recipes map[string]string
+	Offline bool
+	// OfflineWhy says how "offline" was decided (shown once, atop the table).
+	OfflineWhy string
+	Mirror     string                // QEMUPACK_MIRROR ("" = none)
+	MirrorHits map[string]MirrorFile // release version → its file in the mirror
+	Debian     *DebianSource         // nil when the host has none
+	DebianWhy  string                // why Debian is nil, when the host is Debian
+}
+
+// MirrorFile is a release tarball found in the mirror folder.
+type MirrorFile struct {
+	Path    string
+	Problem string // e.g. a sha256 mismatch; "" when usable
+}
+
+// Result is the pick.
+type Result struct {
+	// Picked is the release to build; Version() is "" when nothing fits.
+	Picked catalog.Release `json:"-"`
+	// Source is where its tarball comes from (SourceUpstream, SourceMirror,
+	// SourceDebian); SourceFile the mirror file, URL/SHA256 the upstream
+	// download; DebianVersion the Debian source package version to fetch
+	// with `apt-get source qemu=VERSION` (its patches must be applied).
+	Source        string        `json:"source,omitempty"`
+	SourceFile    string        `json:"source_file,omitempty"`
+	URL           string        `json:"url,omitempty"`
+	SHA256        string        `json:"sha256,omitempty"`
+	DebianVersion string        `json:"debian_version,omitempty"`
+	Debian        *DebianSource `json:"debian,omitempty"`
+	// TreeVersion is the version the source tree will call itself: the
+	// picked release, or for Debian's source the stable release its
+	// patches reach (7.2.22 for Debian 12's 7.2).
+	TreeVersion string `json:"tree_version,omitempty"`
+	// Deps says for each library of the picked release whether the host or
+	// a recipe provides it; Recipes lists the modules to build from recipes.
+	Deps    []Dep    `json:"deps,omitempty"`
+	Recipes []string `json:"recipes,omitempty"`
+
+	Offline    bool            `json:"offline"`
+	OfflineWhy string          `json:"offline_why,omitempty"`
+	Constraint string          `json:"constraint,omitempty"`
+	DepsMode   config.DepsMode `json:"deps_mode"`
+	Releases   []Verdict       `json:"releases"`
+	Host       host.Report     `json:"-"`
+	Reason     string          `json:"error,omitempty"` // why nothing was picked
+}
+
+// PickedVersion is the picked release's version, "" when none.
+func (r Result) PickedVersion() string { return r.Picked.Version }
+
+// NothingFits is returned when no release is both buildable and obtainable.
+type NothingFits struct{ Reason string }
+
+func (e *NothingFits) Error() string { return "pick: " + e.Reason }
+
+// UpstreamURL is where QEMU publishes a release tarball.
+func UpstreamURL(v string) string { return "https://download.qemu.org/qemu-" + v + ".tar.xz" }
+
+// CheckConstraint fails when the constraint matches no release (release
+// candidates do not count), listing what the catalog has.
+func CheckConstraint(rs []catalog.Release, c version.Constraints) error {
+	if c == nil {
+		return nil
+	}
+	var all []string
+	for _, r := range rs {
+		if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+			continue
+		}
+		all = append(all, r.Version)
+		if v, err := version.NewVersion(r.Version); err == nil && c.Check(v) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s=%q matches no QEMU release in the catalog; it has: %s", config.EnvVersion, c.String(), listBySeries(all))
+}
+
+// listBySeries writes versions as "10.1 (10.1.0 10.1.1), 10.0 (10.0.0), ...".
+func listBySeries(vs []string) string {
+	type series struct {
+		name string
+		vs   []string
+	}
+	var out []series
+	idx := map[string]int{}
+	for _, v := range vs {
+		parts := strings.SplitN(v, ".", 3)
+		name := v
+		if len(parts) >= 2 {
+			name = parts[0] + "." + parts[1]
+		}
+		i, ok := idx[name]
+		if !ok {
+			i = len(out)
+			idx[name] = i
+			out = append(out, series{name: name})
+		}
+		out[i].vs = append(out[i].vs, v)
+	}
+	var b []string
+	for _, s := range out {
+		sort.Slice(s.vs, func(i, j int) bool { return less(s.vs[i], s.vs[j]) })
+		b = append(b, fmt.Sprintf("%s (%s)", s.name, strings.Join(s.vs, " ")))
+	}
+	if len(b) == 0 {
+		return "no releases"
+	}
+	return strings.Join(b, ", ")
+}
+
+func less(a, b string) bool {
+	va, ea := version.NewVersion(a)
+	vb, eb := version.NewVersion(b)
+	if ea != nil || eb != nil {
+		return a < b
+	}
+	return va.LessThan(vb)
+}
+
+// Decide judges every release and picks one. It touches nothing outside
+// its inputs. The error is a *NothingFits when no release fits, or the
+// constraint error when QEMU_VERSION matches no release.
+func Decide(in Inputs) (Result, error) {
+	rs := append([]catalog.Release(nil), in.Releases...)
+	catalog.SortNewestFirst(rs)
+	res := Result{Offline: in.Offline, OfflineWhy: in.OfflineWhy, DepsMode: in.Deps, Host: in.Host, Debian: in.Debian}
+	if in.Constraint != nil {
+		res.Constraint = in.Constraint.String()
+	}
+	if err := CheckConstraint(rs, in.Constraint); err != nil {
+		return res, err
+	}
+	if res.DepsMode == "" {
+		res.DepsMode = config.DepsAuto
+	}
+	for _, r := range rs {
+		res.Releases = append(res.Releases, judge(in, res.DepsMode, r))
+	}
+	for _, v := range res.Releases {
+		if v.Eligible() && v.Buildable && v.Obtainable {
+			res.Picked = v.release
+			res.Source = v.Source
+			res.TreeVersion = v.release.Version
+			res.Deps = v.Deps
+			for _, d := range v.Deps {
+				if d.From == "recipe" {
+					res.Recipes = append(res.Recipes, d.Module)
+				}
+			}
+			switch v.Source {
+			case SourceMirror:
+				res.SourceFile = v.SourceFile
+				res.SHA256 = v.release.SHA256
+			case SourceUpstream:
+				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
+			case SourceDebian:
+				res.DebianVersion = in.Debian.Version
+				if in.Debian.Level != "" {
+					res.TreeVersion = in.Debian.Level
+				}
+			}
+			return res, nil
+		}
+	}
+	res.Reason = whyNothing(res.Releases, res.Constraint)
+	return res, &NothingFits{Reason: res.Reason}
+}
+
+func upstreamOf(r catalog.Release) string {
+	if r.URL != "" {
+		return r.URL
+	}
+	return UpstreamURL(r.Version)
+}
+
+func whyNothing(vs []Verdict, cons string) string {
+	scope := "no QEMU release"
+	if cons != "" {
+		scope = fmt.Sprintf("no QEMU release within %s=%q", config.EnvVersion, cons)
+	}
+	var newestBuildable, newestObtainable *Verdict
+	for i := range vs {
+		v := &vs[i]
+		if !v.Eligible() {
+			continue
+		}
+		if v.Buildable && newestBuildable == nil {
+			newestBuildable = v
+		}
+		if v.Obtainable && newestObtainable == nil {
+			newestObtainable = v
+		}
+	}
+	msg := scope + " can be both built here and obtained"
+	switch {
+	case newestBuildable == nil && newestObtainable == nil:
+		msg += "; none is buildable or obtainable"
+	}
+	if newestBuildable != nil {
+		msg += fmt.Sprintf("; newest buildable: %s, not obtainable: %s", newestBuildable.Version, strings.Join(newestBuildable.Reasons, "; "))
+	}
+	if newestObtainable != nil {
+		msg += fmt.Sprintf("; newest obtainable: %s, not buildable: %s", newestObtainable.Version, strings.Join(newestObtainable.Reasons, "; "))
+	}
+	if newestBuildable == nil && newestObtainable == nil {
+		for _, v := range vs {
+			if v.Eligible() {
+				msg += fmt.Sprintf("; e.g. %s: %s", v.Version, strings.Join(v.Reasons, "; "))
+				break
+			}
+		}
+	}
+	return msg
+}
+
+func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
+	v := Verdict{Version: r.Version, release: r, Reasons: []string{}}
+	if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+		v.Candidate = true
+		if of := candidateOf(r.Version); of != "" {
+			v.Reasons = append(v.Reasons, fmt.Sprintf("release candidate of %s (QEMU numbers candidates X.Y.9N): never picked", of))
+		} else {
+			v.Reasons = append(v.Reasons, "release candidate: never picked")
+		}
+	}
+	if in.Constraint != nil {
+		if ver, err := version.NewVersion(r.Version); err == nil && !in.Constraint.Check(ver) {
+			v.Excluded = true
+			v.Reasons = append(v.Reasons, fmt.Sprintf("outside %s=%q", config.EnvVersion, in.Constraint.String()))
+		}
+	}
+	src, file, why := obtainable(in, r)
+	v.Obtainable = src != ""
+	v.Source, v.SourceFile = src, file
+	blockers, notes, deps := buildable(in, mode, r, src)
+	v.Buildable = len(blockers) == 0
+	v.Deps = deps
+	v.Reasons = append(v.Reasons, blockers...)
+	if why != "" {
+		v.Reasons = append(v.Reasons, why)
+	}
+	v.Blockers = append([]string(nil), v.Reasons...)
+	v.Notes = notes
+	v.Reasons = append(v.Reasons, notes...)
+	return v
+}
+
+// atLeast says whether have >= min; an empty min is met by any version.
+func atLeast(have, min string) bool {
+	if min == "" {
+		return true
+	}
+	h, err1 := version.NewVersion(have)
+	m, err2 := version.NewVersion(min)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return !h.LessThan(m)
+}
+
+func fix(t host.Tool, f host.Family) string {
+	if cmd := host.InstallCommand(f, []string{t.Package}); cmd != "" {
+		return " (" + cmd + ")"
+	}
+	return ""
+}
+
+// buildable lists what stops the release from being built here
+// (blockers), what the verdict takes on trust or works around (notes), and
+// where each library comes from.
+func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string) (blockers, notes []string, deps []Dep) {
+	h := in.Host
+	f := h.Family
+	for _, key := range []string{host.ToolGCC, host.ToolMake, host.ToolPkgConfig} {
+		if t := h.Tool(key); !t.Found() {
+			blockers = append(blockers, fmt.Sprintf("%s missing%s", t.Command, fix(t, f)))
+		}
+	}
+	py := h.BuildPython
+	pyTool := h.Tool(host.ToolPython)
+	switch {
+	case !py.OK():
+		blockers = append(blockers, fmt.Sprintf("python missing%s", fix(pyTool, f)))
+	case !atLeast(py.Version, r.PythonMin):
+		blockers = append(blockers, fmt.Sprintf("python %s < %s required", shortVer(py.Version), r.PythonMin))
+	}
+	if r.MesonMin != "" {
+		m := h.Tool(host.ToolMeson)
+		switch {
+		case m.Found() && atLeast(m.Version, r.MesonMin):
+		case r.MesonBundled && m.Found():
+			notes = append(notes, fmt.Sprintf("uses its bundled meson (host meson %s < %s)", m.Version, r.MesonMin))
+		case r.MesonBundled:
+			notes = append(notes, "uses its bundled meson (no host meson)")
+		case m.Found():
+			blockers = append(blockers, fmt.Sprintf("meson %s < %s required and the release bundles none", m.Version, r.MesonMin))
+		default:
+			blockers = append(blockers, fmt.Sprintf("meson missing, %s required and the release bundles none%s", r.MesonMin, fix(m, f)))
+		}
+	}
+	if n := h.Tool(host.ToolNinja); (r.NinjaRequired || r.MesonMin != "") && !n.Found() {
+		blockers = append(blockers, fmt.Sprintf("ninja missing%s", fix(n, f)))
+	}
+
+	type need struct{ module, min string }
+	needs := []need{{"glib-2.0", r.GlibMin}}
+	if r.GthreadChecked {
+		needs = append(needs, need{"gthread-2.0", r.GlibMin})
+	}
+	needs = append(needs, need{"pixman-1", r.PixmanMin}, need{"zlib", ""})
+	if r.Slirp == "system" {
+		needs = append(needs, need{"slirp", ""})
+	}
+	// libfdt: from the sysroot when the release does not bundle dtc, and
+	// also for Debian's source, whose repack drops the bundled copy.
+	if r.Fdt == "system" || (r.Fdt == "bundled" && source == SourceDebian) {
+		needs = append(needs, need{"fdt", ""})
+	}
+	for _, n := range needs {
+		d, blocker, note := library(in, mode, n.module, n.min)
+		deps = append(deps, d)
+		if blocker != "" {
+			blockers = append(blockers, blocker)
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return blockers, notes, deps
+}
+
+func shortVer(v string) string {
+	parts := strings.Split(v, ".")
+	if len(parts) > 2 {
+		return parts[0] + "." + parts[1]
+	}
+	return v
+}
+
+func covered(module string) bool {
+	for _, m := range RecipeCovered {
+		if m == module {
+			return true
+		}
+	}
+	return false
+}
+
+// library decides where one library comes from under the deps mode.
+func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocker, note string) {
+	d = Dep{Module: module, Min: min}
+	lib := in.Host.Library(module)
+	req := ""
+	if min != "" {
+		req = " " + min
+	}
+	hostOK := lib.Found() && atLeast(lib.Version, min)
+	if mode == config.DepsHost || (mode == config.DepsAuto && hostOK) {
+		if hostOK {
+			d.From, d.Version, d.PCFile = "host", lib.Version, lib.PCFile
+			return d, "", ""
+		}
+		d.From = "host"
+		if lib.Found() {
+			return d, fmt.Sprintf("%s %s < %s required (%s=host)", module, lib.Version, min, config.EnvDeps), ""
+		}
+		msg := fmt.Sprintf("%s missing from the mingw sysroots (%s=host)", module, config.EnvDeps)
+		if lib.Package != "" {
+			msg += " (" + host.InstallCommand(in.Host.Family, []string{lib.Package}) + ")"
+		}
+		return d, msg, ""
+	}
+	// recipes, or auto with the host's copy missing or too old.
+	d.From = "recipe"
+	why := ""
+	if mode == config.DepsAuto {
+		if lib.Found() {
+			why = fmt.Sprintf(" (host %s %s < %s)", module, lib.Version, min)
+		} else {
+			why = " (host has none)"
+		}
+	}
+	if v, ok := in.Recipes[module]; ok {
+		d.Version = v
+		if !atLeast(v, min) {
+			return d, fmt.Sprintf("%s: our recipe builds %s < %s required%s", module, v, min, why), ""
+		}
+		if mode == config.DepsAuto {
+			return d, "", fmt.Sprintf("%s %s from our recipe%s", module, v, why)
+		}
+		return d, "", ""
+	}
+	if covered(module) {
+		d.Assumed = true
+		return d, "", fmt.Sprintf("%s%s from a recipe not written yet: assumed buildable%s", module, req, why)
+	}
+	return d, fmt.Sprintf("%s: no recipe builds it and the host has none", module), ""
+}
+
+// obtainable says where the release's tarball can come from, or why it
+// cannot be had.
+func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
+	var problems []string
+	if mf, ok := in.MirrorHits[r.Version]; ok {
+		if mf.Problem == "" {
+			return SourceMirror, mf.Path, ""
+		}
+		problems = append(problems, mf.Problem)
+	}
+	if !in.Offline {
+		if r.SHA256 != "" {
+			return SourceUpstream, "", ""
+		}
+		problems = append(problems, "the catalog has no sha256 for its upstream tarball, so a download could not be verified")
+	}
+	if in.Debian != nil && debianRelease(in) == r.Version {
+		return SourceDebian, "", ""
+	}
+	if in.Offline {
+		where := "no mirror folder (" + config.EnvMirror + " unset)"
+		if in.Mirror != "" {
+			where = fmt.Sprintf("no qemu-%s.tar.xz in %s", r.Version, in.Mirror)
+		}
+		deb := ""
+		switch {
+		case in.Debian != nil:
+			deb = fmt.Sprintf(", Debian's source package gives %s", debianRelease(in))
+		case in.DebianWhy != "":
+			deb = ", " + in.DebianWhy
+		}
+		problems = append(problems, "offline: "+where+deb)
+	}
+	return "", "", "not obtainable: " + strings.Join(problems, "; ")
+}
+
+// debianRelease is the catalog release the Debian source package counts
+// as: the release its patches bring it to, or the upstream release it
+// repacks when the catalog does not list that one (or it is unknown).
+func debianRelease(in Inputs) string {
+	if in.Debian == nil {
+		return ""
+	}
+	if in.Debian.Level != "" {
+		for _, r := range in.Releases {
+			if r.Version == in.Debian.Level {
+				return r.Version
+			}
+		}
+	}
+	return in.Debian.Upstream
+}
