@@ -2,7 +2,11 @@ module qemupack
 
 go 1.26.8
 
-require github.com/hashicorp/go-version v1.9.0
+require (
+	github.com/hashicorp/go-version v1.9.0
+	github.com/klauspost/compress v1.18.0
+	github.com/mholt/archives v0.1.5
+)
 
 require (
 	github.com/STARRY-S/zip v0.2.3 // indirect
@@ -12,10 +16,8 @@ require (
 	github.com/bodgit/windows v1.0.1 // indirect
 	github.com/dsnet/compress v0.0.2-0.20230904184137-39efe44ab707 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/klauspost/pgzip v1.2.6 // indirect
 	github.com/magefile/mage v1.17.2 // indirect
-	github.com/mholt/archives v0.1.5 // indirect
 	github.com/mikelolasagasti/xz v1.0.1 // indirect
 	github.com/minio/minlz v1.0.1 // indirect
 	github.com/nwaples/rardecode/v2 v2.2.0 // indirect
