@@ -272,8 +272,18 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 			return ""
 		}
 	}
+	var consoleExes []string
 	for _, exe := range exes {
 		base := strings.TrimSuffix(filepath.Base(exe), ".exe")
+		if strings.HasSuffix(base, "w") {
+			// The GUI-subsystem twin (qemu-system-x86_64w.exe) has no
+			// console to print to: it must start and exit cleanly.
+			if err := check(base+" -version", exe, []string{"-version"}, func(string) string { return "" }); err != nil {
+				return rep, err
+			}
+			continue
+		}
+		consoleExes = append(consoleExes, exe)
 		want := "QEMU emulator version"
 		if o.Version != "" {
 			want += " " + o.Version
@@ -306,7 +316,7 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		return rep, nil
 	}
 	sys := ""
-	for _, e := range exes {
+	for _, e := range consoleExes {
 		if strings.HasSuffix(e, "qemu-system-x86_64.exe") || strings.HasSuffix(e, "qemu-system-i386.exe") {
 			sys = e
 			break
