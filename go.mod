@@ -4,10 +4,12 @@ go 1.26.8
 
 require (
 	github.com/hashicorp/go-version v1.9.0
+	github.com/klauspost/compress v1.18.0
 	github.com/magefile/mage v1.17.2
 	github.com/mholt/archives v0.1.5
 	github.com/rhysd/actionlint v1.7.12
 	github.com/spdx/tools-golang v0.5.5
+	github.com/ulikunitz/xz v0.5.15
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
@@ -23,7 +25,6 @@ require (
 	github.com/dsnet/compress v0.0.2-0.20230904184137-39efe44ab707 // indirect
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/klauspost/pgzip v1.2.6 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
@@ -36,7 +37,6 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/sorairolake/lzip-go v0.3.8 // indirect
 	github.com/spf13/afero v1.15.0 // indirect
-	github.com/ulikunitz/xz v0.5.15 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
 	golang.org/x/crypto v0.11.0 // indirect
