@@ -1,0 +1,489 @@
+package bundle
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Input is everything one bundle is made from.
+type Input struct {
+	Stage   string   // the staged install: qemu-*.exe at the top, share/ beside them
+	Version string   // as the archive names it, flavour included, e.g. "7.2.22-debian"
+	Origin  string   // one line on where the source came from, for README.txt
+	Targets []string // e.g. x86_64-softmmu: decides the firmware shipped
+	Search  []SearchDir
+	// FirmwareDirs are searched, in order, for each firmware file a target
+	// needs that the stage's share/ lacks (Debian: /usr/share/seabios,
+	// /usr/lib/ipxe/qemu, /usr/share/qemu).
+	FirmwareDirs []string
+	// Licenses maps a component ("QEMU", or a DLL's lower-case name) to its
+	// licence files. Components not named here are found by FindLicense.
+	Licenses   map[string][]string
+	BuildNotes []string  // lines for README.txt's "how it was built"
+	Time       time.Time // entry time stamps (EpochTime)
+	DistDir    string
+	// StampDir holds the record of the last complete bundle, so an
+	// unchanged rerun is skipped ("" never skips).
+	StampDir string
+	Log      func(string) // progress for the user (nil: silent)
+}
+
+// Result says what Bundle made.
+type Result struct {
+	Archive Written
+	Closure *Closure
+	Top     string
+	Skipped bool // the inputs matched the last complete bundle; nothing rewritten
+	Spec    Spec
+}
+
+// Name returns the archive's top folder for a version: qemu-<version>-win64.
+func Name(version string) string { return "qemu-" + version + "-win64" }
+
+// firmware lists the files under share/ each system emulator needs to start
+// its default machines (BIOS, option ROMs of the default NICs and VGA
+// cards, the linux/multiboot loaders for -kernel). Other targets need a
+// line here before they can be bundled.
+var firmware = map[string][]string{
+	"x86_64-softmmu": x86Firmware,
+	"i386-softmmu":   x86Firmware,
+}
+
+var x86Firmware = []string{
+	"bios.bin", "bios-256k.bin", "bios-microvm.bin", "kvmvapic.bin",
+	"linuxboot.bin", "linuxboot_dma.bin", "multiboot.bin", "multiboot_dma.bin", "pvh.bin",
+	"vgabios.bin", "vgabios-ati.bin", "vgabios-bochs-display.bin", "vgabios-cirrus.bin",
+	"vgabios-qxl.bin", "vgabios-ramfb.bin", "vgabios-stdvga.bin", "vgabios-virtio.bin", "vgabios-vmware.bin",
+	"efi-e1000.rom", "efi-e1000e.rom", "efi-eepro100.rom", "efi-ne2k_pci.rom", "efi-pcnet.rom",
+	"efi-rtl8139.rom", "efi-virtio.rom", "efi-vmxnet3.rom",
+}
+
+func (in Input) logf(format string, args ...any) {
+	if in.Log != nil {
+		in.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Roots lists the staged programs and DLLs the closure starts from.
+func Roots(stage string) ([]string, error) {
+	ents, err := os.ReadDir(stage)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: staged folder: %w", err)
+	}
+	var roots []string
+	for _, e := range ents {
+		n := strings.ToLower(e.Name())
+		if !e.IsDir() && (strings.HasSuffix(n, ".exe") || strings.HasSuffix(n, ".dll")) {
+			roots = append(roots, filepath.Join(stage, e.Name()))
+		}
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("bundle: no .exe in the staged folder %s: run the build first (mage build)", stage)
+	}
+	return roots, nil
+}
+
+// Layout computes the closure and every archive entry.
+func Layout(in Input) (Spec, *Closure, error) {
+	roots, err := Roots(in.Stage)
+	if err != nil {
+		return Spec{}, nil, err
+	}
+	cl, err := Resolve(roots, in.Search)
+	if err != nil {
+		return Spec{}, nil, err
+	}
+	var entries []Entry
+	for _, r := range roots {
+		entries = append(entries, Entry{Name: filepath.Base(r), Source: r, Exec: strings.HasSuffix(strings.ToLower(r), ".exe")})
+	}
+	for _, d := range cl.DLLs {
+		entries = append(entries, Entry{Name: filepath.Base(d.Path), Source: d.Path})
+	}
+
+	// share/: the stage's own files, then firmware the targets need from
+	// the firmware folders; links are followed (real files only).
+	share := map[string]bool{}
+	stageShare := filepath.Join(in.Stage, "share")
+	if _, err := os.Stat(stageShare); err == nil {
+		err := filepath.WalkDir(stageShare, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(stageShare, p)
+			rel = filepath.ToSlash(rel)
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("bundle: staged %s: %w (a broken link?)", p, err)
+			}
+			if st.IsDir() {
+				return nil // a link to a folder: not followed
+			}
+			share[strings.ToLower(rel)] = true
+			entries = append(entries, Entry{Name: "share/" + rel, Source: p})
+			return nil
+		})
+		if err != nil {
+			return Spec{}, nil, err
+		}
+	}
+	fwSources := map[string]string{} // archive name -> source, for licences
+	var missing []string
+	need := map[string]bool{}
+	for _, t := range in.Targets {
+		list, ok := firmware[t]
+		if !ok && len(in.FirmwareDirs) > 0 {
+			return Spec{}, nil, fmt.Errorf("bundle: no firmware list for target %s: add one to internal/bundle/layout.go", t)
+		}
+		for _, f := range list {
+			need[f] = true
+		}
+	}
+	if len(in.Targets) > 0 && !share["keymaps/en-us"] {
+		need["keymaps/"] = true // the VNC server's keymaps
+	}
+	for _, f := range sortedKeys(need) {
+		if share[strings.ToLower(f)] {
+			continue
+		}
+		if f == "keymaps/" {
+			src := findIn(in.FirmwareDirs, "keymaps")
+			if src == "" {
+				missing = append(missing, "keymaps/")
+				continue
+			}
+			ks, err := os.ReadDir(src)
+			if err != nil {
+				return Spec{}, nil, fmt.Errorf("bundle: %w", err)
+			}
+			for _, k := range ks {
+				n := "keymaps/" + k.Name()
+				if k.IsDir() || share[strings.ToLower(n)] {
+					continue
+				}
+				p := filepath.Join(src, k.Name())
+				entries = append(entries, Entry{Name: "share/" + n, Source: p})
+				fwSources["share/"+n] = p
+			}
+			continue
+		}
+		src := findIn(in.FirmwareDirs, f)
+		if src == "" {
+			missing = append(missing, f)
+			continue
+		}
+		entries = append(entries, Entry{Name: "share/" + f, Source: src})
+		fwSources["share/"+f] = src
+	}
+	if len(missing) > 0 {
+		return Spec{}, nil, fmt.Errorf("bundle: firmware for %s not found in the stage's share/ nor in %s: %s\nfix: on Debian/Ubuntu install seabios ipxe-qemu qemu-system-data",
+			strings.Join(in.Targets, ", "), strings.Join(in.FirmwareDirs, ", "), strings.Join(missing, ", "))
+	}
+
+	// LICENSES/: QEMU's own, then one folder per component of every DLL
+	// and firmware file that did not come from QEMU's own build.
+	lic, comps, err := licenses(in, cl, fwSources)
+	if err != nil {
+		return Spec{}, nil, err
+	}
+	entries = append(entries, lic...)
+	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps)})
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return Spec{Top: Name(in.Version), Entries: entries, Time: in.Time}, cl, nil
+}
+
+func findIn(dirs []string, name string) string {
+	for _, d := range dirs {
+		p := filepath.Join(d, filepath.FromSlash(name))
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// component is one licensed part of the bundle.
+type component struct {
+	Name  string   // folder under LICENSES/
+	Files []string // licence files
+	Parts []string // what in the bundle it covers
+}
+
+// licenses finds the licence files of QEMU and of every component.
+func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component, error) {
+	comps := map[string]*component{}
+	add := func(name string, files []string, part string) {
+		c := comps[name]
+		if c == nil {
+			c = &component{Name: name, Files: files}
+			comps[name] = c
+		}
+		c.Parts = append(c.Parts, part)
+	}
+	q := in.Licenses["QEMU"]
+	if len(q) == 0 {
+		return nil, nil, fmt.Errorf("bundle: no licence file for QEMU itself (Input.Licenses[\"QEMU\"]: COPYING and COPYING.LIB of the source tree)")
+	}
+	add("QEMU", q, "qemu-*.exe")
+	owners := &dpkgOwners{}
+	var missing []string
+	need := func(part, path string) {
+		if files, ok := in.Licenses[strings.ToLower(filepath.Base(path))]; ok {
+			add(strings.ToLower(filepath.Base(path)), files, part)
+			return
+		}
+		name, files := FindLicense(path, owners)
+		if name == "" {
+			missing = append(missing, fmt.Sprintf("%s (%s)", part, path))
+			return
+		}
+		add(name, files, part)
+	}
+	for _, d := range cl.DLLs {
+		need(d.Name, d.Path)
+	}
+	fwNames := make([]string, 0, len(fw))
+	for n := range fw {
+		fwNames = append(fwNames, n)
+	}
+	sort.Strings(fwNames)
+	for _, n := range fwNames {
+		need(n, fw[n])
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("bundle: no licence found for:\n  %s\nfix: a library built by qemupack must install its licence files under <prefix>/share/licenses/<name>/; a host file must belong to a Debian package (its /usr/share/doc/<package>/copyright is used)",
+			strings.Join(missing, "\n  "))
+	}
+	var out []Entry
+	var list []component
+	for _, name := range sortedCompNames(comps) {
+		c := comps[name]
+		sort.Strings(c.Parts)
+		list = append(list, *c)
+		for _, f := range c.Files {
+			out = append(out, Entry{Name: "LICENSES/" + name + "/" + filepath.Base(f), Source: f})
+		}
+	}
+	return out, list, nil
+}
+
+func sortedCompNames(m map[string]*component) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FindLicense finds the licence of a file that goes into the bundle:
+//   - a file in <prefix>/bin or <prefix>/lib whose prefix has
+//     share/licenses/<name>/ (how qemupack's deps step installs them);
+//   - a file a Debian package installed: that package's
+//     /usr/share/doc/<package>/copyright.
+//
+// It returns "" when neither applies.
+func FindLicense(path string, owners *dpkgOwners) (string, []string) {
+	prefix := filepath.Dir(filepath.Dir(path))
+	if ds, err := os.ReadDir(filepath.Join(prefix, "share", "licenses")); err == nil {
+		for _, d := range ds {
+			if !d.IsDir() {
+				continue
+			}
+			fs, _ := filepath.Glob(filepath.Join(prefix, "share", "licenses", d.Name(), "*"))
+			if len(fs) > 0 {
+				sort.Strings(fs)
+				return d.Name(), fs
+			}
+		}
+	}
+	if pkg := owners.owner(path); pkg != "" {
+		c := filepath.Join("/usr/share/doc", pkg, "copyright")
+		if _, err := os.Stat(c); err == nil {
+			return pkg, []string{c}
+		}
+	}
+	return "", nil
+}
+
+// dpkgOwners answers "which Debian package installed this file" from
+// dpkg's file lists, read once.
+type dpkgOwners struct {
+	loaded bool
+	byPath map[string]string
+}
+
+func (o *dpkgOwners) owner(path string) string {
+	if !o.loaded {
+		o.loaded = true
+		o.byPath = map[string]string{}
+		lists, _ := filepath.Glob("/var/lib/dpkg/info/*.list")
+		for _, l := range lists {
+			pkg := strings.TrimSuffix(filepath.Base(l), ".list")
+			pkg, _, _ = strings.Cut(pkg, ":")
+			f, err := os.Open(l)
+			if err != nil {
+				continue
+			}
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				o.byPath[sc.Text()] = pkg
+			}
+			f.Close()
+		}
+	}
+	if p, ok := o.byPath[path]; ok {
+		return p
+	}
+	// A file reached through a link (e.g. /usr/share/qemu/bios-microvm.bin
+	// -> qboot.rom) belongs to the package of either name.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return o.byPath[real]
+	}
+	return ""
+}
+
+// readme is README.txt: what the archive is, how it was built, how to start it.
+func readme(in Input, cl *Closure, comps []component) []byte {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
+	w("QEMU %s for Windows (x64), portable", in.Version)
+	w("")
+	w("This folder is a complete QEMU: unpack it anywhere and run the programs")
+	w("from it. Nothing needs to be installed and no PATH needs to be set: every")
+	w("DLL the programs use that Windows does not ship is beside them, and the")
+	w("firmware and keymaps are in share\\. Needs 64-bit Windows 10 or later.")
+	w("")
+	w("How to start it (in a Command Prompt or PowerShell in this folder):")
+	w("")
+	exes := []string{}
+	for _, r := range cl.Roots {
+		if strings.HasSuffix(strings.ToLower(r), ".exe") {
+			exes = append(exes, filepath.Base(r))
+		}
+	}
+	sort.Strings(exes)
+	sys := ""
+	for _, e := range exes {
+		if strings.HasPrefix(e, "qemu-system-") {
+			sys = e
+			break
+		}
+	}
+	if sys != "" {
+		w("  .\\%s -version", sys)
+		w("  .\\qemu-img.exe create -f qcow2 disk.qcow2 20G")
+		w("  .\\%s -m 2G -drive file=disk.qcow2 -cdrom installer.iso -boot d", sys)
+		w("")
+		w("  Add -accel whpx to use the Windows Hypervisor Platform where it is enabled;")
+		w("  without it QEMU emulates the CPU (TCG), which works everywhere but is slower.")
+		w("  -nographic puts the guest's serial console in the terminal.")
+	}
+	w("")
+	w("Programs: %s", strings.Join(exes, ", "))
+	w("Targets:  %s", strings.Join(in.Targets, ", "))
+	w("")
+	w("How it was built:")
+	w("")
+	if in.Origin != "" {
+		w("  Source: %s", in.Origin)
+	}
+	for _, n := range in.BuildNotes {
+		w("  %s", n)
+	}
+	w("  Cross-compiled with mingw-w64 and bundled by qemupack, which reads the")
+	w("  import tables of every program and DLL to find exactly the DLLs needed.")
+	w("")
+	w("Bundled DLLs:")
+	for _, d := range cl.DLLs {
+		w("  %-28s sha256 %s", filepath.Base(d.Path), d.SHA256)
+	}
+	w("")
+	w("Licences: LICENSES\\ holds the licence of QEMU (GPL-2.0, some parts other")
+	w("compatible licences) and of every bundled component:")
+	for _, c := range comps {
+		w("  LICENSES\\%s\\ covers %s", c.Name, strings.Join(c.Parts, ", "))
+	}
+	return []byte(b.String())
+}
+
+// Bundle lays out the archive, skips it when an identical one is already
+// in DistDir, else writes it and SHA256SUMS.
+func Bundle(ctx context.Context, in Input) (*Result, error) {
+	start := time.Now()
+	spec, cl, err := Layout(in)
+	if err != nil {
+		return nil, err
+	}
+	in.logf("bundle: %d DLLs needed (%s); %d of Windows' own left out", len(cl.DLLs), strings.Join(cl.Names(), ", "), len(cl.System))
+	for _, c := range cl.Conflicts {
+		in.logf("bundle: note: %s from %s replaces differing copies in %s", c.Name, c.Chosen, strings.Join(c.Others, ", "))
+	}
+	dest := filepath.Join(in.DistDir, spec.Top+".zip")
+	res := &Result{Closure: cl, Top: spec.Top, Spec: spec}
+	key, err := fingerprint(spec)
+	if err != nil {
+		return nil, err
+	}
+	stamp := ""
+	if in.StampDir != "" {
+		stamp = filepath.Join(in.StampDir, spec.Top+".stamp")
+		var st struct{ Key, SHA256 string }
+		if b, err := os.ReadFile(stamp); err == nil && json.Unmarshal(b, &st) == nil && st.Key == key {
+			if sum, size, err := fileSum(dest); err == nil && sum == st.SHA256 {
+				if err := WriteSums(in.DistDir, filepath.Base(dest), sum); err != nil {
+					return nil, err
+				}
+				res.Archive = Written{Path: dest, Size: size, SHA256: sum, Entries: -1}
+				res.Skipped = true
+				in.logf("bundle: %s is up to date (same inputs as its last build)", dest)
+				return res, nil
+			}
+		}
+	}
+	in.logf("bundle: writing %s (%d files)", dest, len(spec.Entries))
+	w, err := WriteZip(ctx, spec, dest)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteSums(in.DistDir, filepath.Base(dest), w.SHA256); err != nil {
+		return nil, err
+	}
+	if stamp != "" {
+		if err := os.MkdirAll(in.StampDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		b, _ := json.Marshal(struct{ Key, SHA256 string }{key, w.SHA256})
+		if err := writeAtomic(stamp, b); err != nil {
+			return nil, err
+		}
+	}
+	res.Archive = w
+	in.logf("bundle: %s: %.1f MB, %d entries, checked (%s)", dest, float64(w.Size)/1e6, w.Entries, time.Since(start).Round(time.Millisecond))
+	return res, nil
+}
+
+// fingerprint identifies the archive's content: every name with its
+// content's sha256, the time and the archive format version.
+func fingerprint(s Spec) (string, error) {
+	items, err := plan(s)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "qemupack-zip-v1\n%d\n", s.Time.Unix())
+	for _, it := range items {
+		fmt.Fprintf(h, "%s %v %v %s\n", it.name, it.dir, it.entry.Exec, it.sha256)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

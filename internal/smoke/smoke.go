@@ -1,0 +1,381 @@
+// Package smoke proves an archive works on its own: it unpacks it into an
+// empty folder and runs the programs from there, under wine with a fresh,
+// empty prefix on Linux (natively on Windows), with no path to the mingw
+// sysroot anywhere: -version, -machine help, -L help, qemu-img --version,
+// and a headless boot of a Linux kernel under TCG up to "Linux version".
+package smoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mholt/archives"
+
+	"qemupack/internal/bundle"
+	"qemupack/internal/run"
+)
+
+// Unpack extracts a zip archive into dir, which must be empty or absent,
+// and returns the archive's single top folder. Entries that would land
+// outside dir, links, and more than one top folder are refused.
+func Unpack(ctx context.Context, archive, dir string) (string, error) {
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return "", fmt.Errorf("smoke: %s is not empty", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("smoke: %w", err)
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		return "", fmt.Errorf("smoke: %w", err)
+	}
+	defer f.Close()
+	tops := map[string]bool{}
+	err = archives.Zip{}.Extract(ctx, f, func(ctx context.Context, fi archives.FileInfo) error {
+		name := strings.TrimSuffix(fi.NameInArchive, "/")
+		if err := bundle.CheckName(name); err != nil {
+			return err
+		}
+		if fi.LinkTarget != "" || fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("entry %q is a link", name)
+		}
+		top, _, _ := strings.Cut(name, "/")
+		tops[top] = true
+		dest := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
+		if fi.IsDir() {
+			return os.MkdirAll(dest, 0o755)
+		}
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return err
+		}
+		in, err := fi.Open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(dest, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("smoke: unpacking %s: %w", archive, err)
+	}
+	if len(tops) != 1 {
+		return "", fmt.Errorf("smoke: %s has %d top folders, want exactly one", archive, len(tops))
+	}
+	for t := range tops {
+		return filepath.Join(dir, t), nil
+	}
+	return "", nil
+}
+
+// Runner runs Windows programs: through wine with its own fresh prefix on
+// Linux, directly on Windows.
+type Runner struct {
+	Wine   string   // wine program ("" on Windows)
+	Prefix string   // the WINEPREFIX made for this runner
+	Env    []string // the environment every program gets
+	LogDir string
+}
+
+// NewRunner prepares a runner whose wine prefix lives in work/prefix. The
+// environment is the caller's minus everything that could lead a program
+// to DLLs outside its own folder: WINEPATH and WINEDLLPATH are dropped, the
+// prefix is new and empty, and on Windows PATH is cut to the system folders.
+func NewRunner(work string) (*Runner, error) {
+	r := &Runner{LogDir: filepath.Join(work, "logs")}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch strings.ToUpper(k) {
+		case "WINEPATH", "WINEDLLPATH", "WINEPREFIX", "WINEDEBUG", "WINEDLLOVERRIDES", "WINEARCH", "DISPLAY", "WAYLAND_DISPLAY":
+			continue
+		case "PATH":
+			if runtime.GOOS == "windows" {
+				sr := os.Getenv("SystemRoot")
+				kv = k + "=" + filepath.Join(sr, "System32") + ";" + sr
+			}
+		}
+		env = append(env, kv)
+	}
+	if runtime.GOOS != "windows" {
+		w, err := exec.LookPath("wine")
+		if err != nil {
+			return nil, errors.New("smoke: wine is not installed: install the Debian package wine (with wine64), or run the smoke on Windows")
+		}
+		r.Wine = w
+		r.Prefix = filepath.Join(work, "wineprefix")
+		if err := os.MkdirAll(r.Prefix, 0o755); err != nil {
+			return nil, fmt.Errorf("smoke: %w", err)
+		}
+		// No Mono/Gecko installers, no debug chatter, 64-bit prefix.
+		env = append(env, "WINEPREFIX="+r.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=", "WINEARCH=win64")
+	}
+	r.Env = env
+	return r, nil
+}
+
+// Command runs exe with args in dir with a time bound; line gets each
+// output line (may be nil). It returns the output.
+func (r *Runner) Command(ctx context.Context, name, dir, exe string, args []string, timeout time.Duration, line func(string) bool) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	argv := append([]string{exe}, args...)
+	if r.Wine != "" {
+		argv = append([]string{r.Wine}, argv...)
+	}
+	var mu sync.Mutex
+	var out strings.Builder
+	err := run.Run(ctx, run.Cmd{Args: argv, Dir: dir, Env: r.Env, Log: filepath.Join(r.LogDir, logName(name)),
+		Line: func(l string) {
+			mu.Lock()
+			out.WriteString(l + "\n")
+			mu.Unlock()
+			if line != nil && line(l) {
+				cancel() // the caller saw what it waited for
+			}
+		}})
+	mu.Lock()
+	defer mu.Unlock()
+	return out.String(), err
+}
+
+// Close stops the prefix's wineserver.
+func (r *Runner) Close() {
+	if r.Wine == "" {
+		return
+	}
+	ws := filepath.Join(filepath.Dir(r.Wine), "wineserver")
+	if _, err := os.Stat(ws); err != nil {
+		ws = "wineserver"
+	}
+	cmd := exec.Command(ws, "-k")
+	cmd.Env = r.Env
+	cmd.Run()
+}
+
+// Options for Smoke.
+type Options struct {
+	Archive string
+	Work    string // an empty folder to work in ("" = a temp folder, removed after)
+	Kernel  string // vmlinuz for the boot check ("" = skip the boot: the report says so)
+	Version string // expected in -version output ("" = not checked)
+	Timeout time.Duration
+	Log     func(string)
+}
+
+// Step is one check that passed.
+type Step struct {
+	Name string
+	Took time.Duration
+	Note string
+}
+
+// Report lists the checks run.
+type Report struct {
+	Top   string
+	Steps []Step
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		o.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Smoke unpacks the archive and runs the checks.
+func Smoke(ctx context.Context, o Options) (*Report, error) {
+	if o.Timeout == 0 {
+		o.Timeout = 3 * time.Minute
+	}
+	work := o.Work
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "qemupack-smoke-")
+		if err != nil {
+			return nil, fmt.Errorf("smoke: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	}
+	rep := &Report{}
+	t0 := time.Now()
+	top, err := Unpack(ctx, o.Archive, filepath.Join(work, "unpacked"))
+	if err != nil {
+		return nil, err
+	}
+	rep.Top = top
+	rep.Steps = append(rep.Steps, Step{Name: "unpack", Took: time.Since(t0)})
+	o.logf("smoke: unpacked into %s", top)
+
+	exes, _ := filepath.Glob(filepath.Join(top, "qemu-system-*.exe"))
+	sort.Strings(exes)
+	img := filepath.Join(top, "qemu-img.exe")
+	if len(exes) == 0 {
+		return nil, fmt.Errorf("smoke: no qemu-system-*.exe in %s", top)
+	}
+	if _, err := os.Stat(img); err != nil {
+		return nil, fmt.Errorf("smoke: no qemu-img.exe in %s", top)
+	}
+	r, err := NewRunner(work)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// Programs run from the work folder, not their own, so only the
+	// application-folder rule can find their DLLs.
+	cwd := work
+
+	if r.Wine != "" {
+		t := time.Now()
+		if _, err := r.Command(ctx, "wineboot", cwd, "wineboot", []string{"--init"}, o.Timeout, nil); err != nil {
+			return nil, fmt.Errorf("smoke: creating a fresh wine prefix: %w", err)
+		}
+		rep.Steps = append(rep.Steps, Step{Name: "fresh wine prefix", Took: time.Since(t)})
+		o.logf("smoke: fresh wine prefix %s (%s)", r.Prefix, time.Since(t).Round(100*time.Millisecond))
+	}
+	check := func(name, exe string, args []string, want func(string) string) error {
+		t := time.Now()
+		out, err := r.Command(ctx, name, cwd, exe, args, o.Timeout, nil)
+		if err != nil {
+			return fmt.Errorf("smoke: %s: %w", name, err)
+		}
+		if msg := want(out); msg != "" {
+			return fmt.Errorf("smoke: %s: %s; output:\n%s", name, msg, tail(out, 20))
+		}
+		rep.Steps = append(rep.Steps, Step{Name: name, Took: time.Since(t)})
+		o.logf("smoke: %s ok (%s)", name, time.Since(t).Round(100*time.Millisecond))
+		return nil
+	}
+	contains := func(s string) func(string) string {
+		return func(out string) string {
+			if !strings.Contains(out, s) {
+				return fmt.Sprintf("output lacks %q", s)
+			}
+			return ""
+		}
+	}
+	var consoleExes []string
+	for _, exe := range exes {
+		base := strings.TrimSuffix(filepath.Base(exe), ".exe")
+		if strings.HasSuffix(base, "w") {
+			// The GUI-subsystem twin (qemu-system-x86_64w.exe) has no
+			// console to print to: it must start and exit cleanly.
+			if err := check(base+" -version", exe, []string{"-version"}, func(string) string { return "" }); err != nil {
+				return rep, err
+			}
+			continue
+		}
+		consoleExes = append(consoleExes, exe)
+		want := "QEMU emulator version"
+		if o.Version != "" {
+			want += " " + o.Version
+		}
+		if err := check(base+" -version", exe, []string{"-version"}, contains(want)); err != nil {
+			return rep, err
+		}
+		if err := check(base+" -machine help", exe, []string{"-machine", "help"}, contains("Supported machines are:")); err != nil {
+			return rep, err
+		}
+		// -L help lists the data folders: the share/ beside the exe must
+		// be among them.
+		if err := check(base+" -L help", exe, []string{"-L", "help"}, func(out string) string {
+			for _, l := range strings.Split(out, "\n") {
+				l = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(l), "\\", "/"))
+				if strings.Contains(l, strings.ToLower(filepath.Base(top))) && strings.HasSuffix(strings.TrimSuffix(l, "/"), "/share") {
+					return ""
+				}
+			}
+			return "the share folder beside the exe is not among the data folders"
+		}); err != nil {
+			return rep, err
+		}
+	}
+	if err := check("qemu-img --version", img, []string{"--version"}, contains("qemu-img version")); err != nil {
+		return rep, err
+	}
+	if o.Kernel == "" {
+		rep.Steps = append(rep.Steps, Step{Name: "boot", Note: "skipped: no kernel given"})
+		return rep, nil
+	}
+	sys := ""
+	for _, e := range consoleExes {
+		if strings.HasSuffix(e, "qemu-system-x86_64.exe") || strings.HasSuffix(e, "qemu-system-i386.exe") {
+			sys = e
+			break
+		}
+	}
+	if sys == "" {
+		rep.Steps = append(rep.Steps, Step{Name: "boot", Note: "skipped: no x86 system emulator in the archive"})
+		return rep, nil
+	}
+	// The kernel is copied beside the work folder and named relatively, so
+	// no host path has to be understood by the Windows program.
+	kb, err := os.ReadFile(o.Kernel)
+	if err != nil {
+		return rep, fmt.Errorf("smoke: kernel: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(cwd, "vmlinuz"), kb, 0o644); err != nil {
+		return rep, fmt.Errorf("smoke: %w", err)
+	}
+	t := time.Now()
+	seen := ""
+	out, err := r.Command(ctx, "boot", cwd, sys, BootArgs("vmlinuz"), o.Timeout, func(l string) bool {
+		if i := strings.Index(l, "Linux version"); i >= 0 && seen == "" {
+			seen = strings.TrimSpace(l[i:])
+			return true
+		}
+		return false
+	})
+	if seen == "" {
+		if err == nil {
+			err = errors.New("QEMU ended")
+		}
+		return rep, fmt.Errorf("smoke: boot: no \"Linux version\" on the serial console within %s (%v); output:\n%s", o.Timeout, err, tail(out, 30))
+	}
+	if len(seen) > 80 {
+		seen = seen[:80] + "…"
+	}
+	rep.Steps = append(rep.Steps, Step{Name: "boot to \"Linux version\"", Took: time.Since(t), Note: seen})
+	o.logf("smoke: boot ok (%s): %s", time.Since(t).Round(100*time.Millisecond), seen)
+	return rep, nil
+}
+
+// BootArgs is the headless boot: TCG, the serial console on stdio, the
+// default NIC (its option ROM comes from share/) on a user network that
+// reaches nothing, and a kernel that panics for want of a root file system
+// and then exits QEMU.
+func BootArgs(kernel string) []string {
+	return []string{"-accel", "tcg", "-m", "256", "-nographic", "-no-reboot",
+		"-nic", "user,restrict=on,model=e1000",
+		"-kernel", kernel, "-append", "console=ttyS0 panic=-1"}
+}
+
+func logName(step string) string {
+	return strings.NewReplacer(" ", "_", "\"", "", "/", "_").Replace(step) + ".log"
+}
+
+func tail(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}

@@ -1,0 +1,1 @@
+__declspec(dllexport) int c_func(int x){return x+3;}

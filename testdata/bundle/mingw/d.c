@@ -1,0 +1,1 @@
+int d_func(int x){return x+4;}
