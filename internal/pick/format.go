@@ -24,8 +24,8 @@ func (r Result) WriteTable(w io.Writer) {
 		net = "offline (" + r.OfflineWhy + ")"
 	}
 	fmt.Fprintf(w, "QEMU releases, newest first (%s=%s, %s=%s, %s)\n", config.EnvVersion, cons, config.EnvDeps, r.DepsMode, net)
-	if r.Debian != nil {
-		fmt.Fprintf(w, "host source package: %s\n", r.Debian.Describe())
+	for _, d := range r.DebianSources {
+		fmt.Fprintf(w, "host source package: %s\n", d.Describe())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tBUILDABLE\tSOURCE\tWHY")
