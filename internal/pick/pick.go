@@ -471,7 +471,8 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 // cannot be had.
 func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 	var problems []string
-	if mf, ok := in.MirrorHits[r.Version]; ok {
+	mf, inMirror := in.MirrorHits[r.Version]
+	if inMirror {
 		if mf.Problem == "" {
 			return SourceMirror, mf.Path, ""
 		}
@@ -488,7 +489,10 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 	}
 	if in.Offline {
 		where := "no mirror folder (" + config.EnvMirror + " unset)"
-		if in.Mirror != "" {
+		switch {
+		case inMirror:
+			where = "no other copy"
+		case in.Mirror != "":
 			where = fmt.Sprintf("no qemu-%s.tar.xz in %s", r.Version, in.Mirror)
 		}
 		deb := ""
