@@ -199,8 +199,8 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 			}
 		}
 	}
-	if target != nil && !target.Buildable {
-		fmt.Fprintf(w, "qemu %s cannot be built here: %s\n", target.Version, strings.Join(target.Blockers, "; "))
+	if target != nil && (!target.Buildable || !target.Obtainable) {
+		fmt.Fprintf(w, "qemu %s is passed over: %s\n", target.Version, strings.Join(target.Blockers, "; "))
 	}
 	if cmd := rep.InstallCommand(); cmd != "" {
 		if !rep.Root && rep.Family == host.Debian {
@@ -214,7 +214,7 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 	}
 	switch {
 	case pickErr != nil:
-		fmt.Fprintf(w, "pick: %v\n", pickErr)
+		fmt.Fprintf(w, "%v\n", pickErr)
 	case res.Picked.Version != "":
 		fmt.Fprintf(w, "pick: qemu %s, source: %s\n", res.Picked.Version, res.SourceText())
 	}
