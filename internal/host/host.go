@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -274,7 +275,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 			r.Missing = append(r.Missing, Missing{What: cfg.Python, Package: pyTool.Package, Why: pyTool.Purpose})
 		}
 	}
-	r.Tools = append(r.Tools[:3:3], append([]Tool{pyTool}, r.Tools[3:]...)...)
+	r.Tools = slices.Insert(r.Tools, 3, pyTool) // after meson, as users read them
 
 	// Sysroots: the user's first (they were named on purpose), then the host's own.
 	for _, dir := range cfg.Sysroots {

@@ -24,8 +24,8 @@ func (r Result) WriteTable(w io.Writer) {
 		net = "offline (" + r.OfflineWhy + ")"
 	}
 	fmt.Fprintf(w, "QEMU releases, newest first (%s=%s, %s=%s, %s)\n", config.EnvVersion, cons, config.EnvDeps, r.DepsMode, net)
-	if r.Debian != nil {
-		fmt.Fprintf(w, "host source package: %s\n", r.Debian.Describe())
+	for _, d := range r.DebianSources {
+		fmt.Fprintf(w, "host source package: %s\n", d.Describe())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tBUILDABLE\tSOURCE\tWHY")
@@ -199,8 +199,8 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 			}
 		}
 	}
-	if target != nil && !target.Buildable {
-		fmt.Fprintf(w, "qemu %s cannot be built here: %s\n", target.Version, strings.Join(target.Blockers, "; "))
+	if target != nil && (!target.Buildable || !target.Obtainable) {
+		fmt.Fprintf(w, "qemu %s is passed over: %s\n", target.Version, strings.Join(target.Blockers, "; "))
 	}
 	if cmd := rep.InstallCommand(); cmd != "" {
 		if !rep.Root && rep.Family == host.Debian {
@@ -214,7 +214,7 @@ func WriteCheck(w io.Writer, rep host.Report, res Result, pickErr error) {
 	}
 	switch {
 	case pickErr != nil:
-		fmt.Fprintf(w, "pick: %v\n", pickErr)
+		fmt.Fprintf(w, "%v\n", pickErr)
 	case res.Picked.Version != "":
 		fmt.Fprintf(w, "pick: qemu %s, source: %s\n", res.Picked.Version, res.SourceText())
 	}

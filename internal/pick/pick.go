@@ -74,8 +74,10 @@ type Inputs struct {
 	OfflineWhy string
 	Mirror     string                // QEMUPACK_MIRROR ("" = none)
 	MirrorHits map[string]MirrorFile // release version → its file in the mirror
-	Debian     *DebianSource         // nil when the host has none
-	DebianWhy  string                // why Debian is nil, when the host is Debian
+	// Debian lists the qemu source packages apt can fetch, one per
+	// upstream release, highest first; empty when the host has none.
+	Debian    []DebianSource
+	DebianWhy string // why Debian is empty, on a Debian host
 }
 
 // MirrorFile is a release tarball found in the mirror folder.
@@ -98,6 +100,8 @@ type Result struct {
 	SHA256        string        `json:"sha256,omitempty"`
 	DebianVersion string        `json:"debian_version,omitempty"`
 	Debian        *DebianSource `json:"debian,omitempty"`
+	// DebianSources are all the qemu source packages apt offers.
+	DebianSources []DebianSource `json:"debian_sources,omitempty"`
 	// TreeVersion is the version the source tree will call itself: the
 	// picked release, or for Debian's source the stable release its
 	// patches reach (7.2.22 for Debian 12's 7.2).
@@ -194,7 +198,7 @@ func less(a, b string) bool {
 func Decide(in Inputs) (Result, error) {
 	rs := append([]catalog.Release(nil), in.Releases...)
 	catalog.SortNewestFirst(rs)
-	res := Result{Offline: in.Offline, OfflineWhy: in.OfflineWhy, DepsMode: in.Deps, Host: in.Host, Debian: in.Debian}
+	res := Result{Offline: in.Offline, OfflineWhy: in.OfflineWhy, DepsMode: in.Deps, Host: in.Host, DebianSources: in.Debian}
 	if in.Constraint != nil {
 		res.Constraint = in.Constraint.String()
 	}
@@ -225,9 +229,10 @@ func Decide(in Inputs) (Result, error) {
 			case SourceUpstream:
 				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
 			case SourceDebian:
-				res.DebianVersion = in.Debian.Version
-				if in.Debian.Level != "" {
-					res.TreeVersion = in.Debian.Level
+				d := debianFor(in, v.Version)
+				res.Debian, res.DebianVersion = d, d.Version
+				if d.Level != "" {
+					res.TreeVersion = d.Level
 				}
 			}
 			return res, nil
@@ -466,7 +471,8 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 // cannot be had.
 func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 	var problems []string
-	if mf, ok := in.MirrorHits[r.Version]; ok {
+	mf, inMirror := in.MirrorHits[r.Version]
+	if inMirror {
 		if mf.Problem == "" {
 			return SourceMirror, mf.Path, ""
 		}
@@ -478,18 +484,25 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 		}
 		problems = append(problems, "the catalog has no sha256 for its upstream tarball, so a download could not be verified")
 	}
-	if in.Debian != nil && debianRelease(in) == r.Version {
+	if debianFor(in, r.Version) != nil {
 		return SourceDebian, "", ""
 	}
 	if in.Offline {
 		where := "no mirror folder (" + config.EnvMirror + " unset)"
-		if in.Mirror != "" {
+		switch {
+		case inMirror:
+			where = "no other copy"
+		case in.Mirror != "":
 			where = fmt.Sprintf("no qemu-%s.tar.xz in %s", r.Version, in.Mirror)
 		}
 		deb := ""
 		switch {
-		case in.Debian != nil:
-			deb = fmt.Sprintf(", Debian's source package gives %s", debianRelease(in))
+		case len(in.Debian) > 0:
+			var rels []string
+			for _, d := range in.Debian {
+				rels = append(rels, debianRelease(in, d))
+			}
+			deb = fmt.Sprintf(", Debian's source packages give %s", strings.Join(rels, ", "))
 		case in.DebianWhy != "":
 			deb = ", " + in.DebianWhy
 		}
@@ -498,19 +511,26 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 	return "", "", "not obtainable: " + strings.Join(problems, "; ")
 }
 
-// debianRelease is the catalog release the Debian source package counts
+// debianRelease is the catalog release a Debian source package counts
 // as: the release its patches bring it to, or the upstream release it
 // repacks when the catalog does not list that one (or it is unknown).
-func debianRelease(in Inputs) string {
-	if in.Debian == nil {
-		return ""
-	}
-	if in.Debian.Level != "" {
+func debianRelease(in Inputs, d DebianSource) string {
+	if d.Level != "" {
 		for _, r := range in.Releases {
-			if r.Version == in.Debian.Level {
+			if r.Version == d.Level {
 				return r.Version
 			}
 		}
 	}
-	return in.Debian.Upstream
+	return d.Upstream
+}
+
+// debianFor is the Debian source package that gives release v, or nil.
+func debianFor(in Inputs, v string) *DebianSource {
+	for i := range in.Debian {
+		if debianRelease(in, in.Debian[i]) == v {
+			return &in.Debian[i]
+		}
+	}
+	return nil
 }

@@ -340,7 +340,7 @@ func TestPickOfflineDebianSource(t *testing.T) {
 	if !res.Offline || !strings.Contains(res.OfflineWhy, "no network in tests") {
 		t.Errorf("offline %v %q", res.Offline, res.OfflineWhy)
 	}
-	wantReason(t, res, "9.2.0", "not obtainable: offline: no mirror folder (QEMUPACK_MIRROR unset), Debian's source package gives 7.2.0")
+	wantReason(t, res, "9.2.0", "not obtainable: offline: no mirror folder (QEMUPACK_MIRROR unset), Debian's source packages give 7.2.0")
 	if d := res.Debian.Describe(); !strings.Contains(d, "QEMU 7.2.0 as Debian repacks it (parts of upstream's tarball removed), with Debian's patches, which bring it to 7.2.22") {
 		t.Errorf("description: %s", d)
 	}
@@ -366,6 +366,34 @@ func TestPickOfflineDebianSource(t *testing.T) {
 	res, err = run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}})
 	if err != nil || res.Picked.Version != "7.2.0" || res.Debian.Level != "" {
 		t.Errorf("unknown level: picked %s (level %q), %v", res.Picked.Version, res.Debian.Level, err)
+	}
+}
+
+// With more than one suite's deb-src (bookworm's 7.2 and trixie's 10.0),
+// each Debian version gives its release: the newest buildable wins, and an
+// interpreter too old for it falls back to the older package.
+func TestPickSeveralDebianSources(t *testing.T) {
+	showsrc := "Package: qemu\nVersion: 1:7.2+dfsg-7+deb12u18\n\nPackage: qemu\nVersion: 1:10.0.2+ds-1\n\nPackage: qemu\nVersion: 1:7.2+dfsg-7+deb12u15\n"
+	rs := append(testCatalog(t), catalog.Release{Version: "10.0.2", GlibMin: "2.66.0", MesonMin: "1.5.0", MesonBundled: true, PythonMin: "3.9", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: "system", Fdt: "system"})
+	for _, c := range []struct{ python, want, debVer string }{
+		{"3.11.2", "10.0.2", "1:10.0.2+ds-1"},
+		{"3.8.10", "7.2.0", "1:7.2+dfsg-7+deb12u18"},
+	} {
+		h := hosttest.New(t)
+		h.Toolchain("1.0.1", c.python)
+		h.Libs(allLibs)
+		h.File("showsrc.txt", showsrc)
+		h.Script("apt-cache", `cat `+filepath.Join(h.Root, "showsrc.txt"))
+		res, err := run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}})
+		if err != nil {
+			t.Fatalf("python %s: %v", c.python, err)
+		}
+		if res.Picked.Version != c.want || res.Source != pick.SourceDebian || res.DebianVersion != c.debVer {
+			t.Errorf("python %s: picked %s from %s %s, want %s from Debian %s", c.python, res.Picked.Version, res.Source, res.DebianVersion, c.want, c.debVer)
+		}
+		if len(res.DebianSources) != 2 {
+			t.Errorf("one source package per upstream release, highest Debian version: %+v", res.DebianSources)
+		}
 	}
 }
 

@@ -183,12 +183,13 @@ func fileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// FindDebianSource asks apt which qemu source package the host can fetch
-// (`apt-cache showsrc qemu`, the highest version), maps it to the upstream
-// release, and learns the release Debian's patches bring it to from the
-// installed qemu-system-x86_64 when that was built from the same source
-// version. The string says why there is none, on a Debian host.
-func FindDebianSource(ctx context.Context, rep host.Report, o host.Options) (*DebianSource, string) {
+// FindDebianSource asks apt which qemu source packages the host can fetch
+// (`apt-cache showsrc qemu`), keeps the highest Debian version of each
+// upstream release, maps each to the upstream release, and learns the
+// release Debian's patches bring it to from the installed
+// qemu-system-x86_64 when that was built from the same source version.
+// The string says why there is none, on a Debian host.
+func FindDebianSource(ctx context.Context, rep host.Report, o host.Options) ([]DebianSource, string) {
 	if rep.Family != host.Debian {
 		return nil, ""
 	}
@@ -202,25 +203,33 @@ func FindDebianSource(ctx context.Context, rep host.Report, o host.Options) (*De
 	if err != nil || len(versions) == 0 {
 		return nil, "no Debian source package for qemu (deb-src not enabled: see scripts/setup-debian.sh, then apt-get update)"
 	}
-	d := &DebianSource{Package: "qemu", Version: versions[0]}
-	up, err := UpstreamOfDebian(d.Version)
-	if err != nil {
-		return nil, err.Error()
-	}
-	d.Upstream = up
+	installedLevel, installedDeb := "", ""
 	if q, err := o.LookPath("qemu-system-x86_64"); err == nil {
 		if out, err := o.Exec(ctx, nil, q, "--version"); err == nil {
-			level, debVer := ParseQEMUVersion(out)
-			if debVer == d.Version && sameSeries(level, up) {
-				d.Level = level
-				d.LevelFrom = "the installed qemu-system-x86_64, built from this source version, says " + level
-			}
+			installedLevel, installedDeb = ParseQEMUVersion(out)
 		}
 	}
-	if d.Level == "" {
-		d.LevelFrom = "the stable level Debian's patches reach is known once the source is unpacked"
+	var out2 []DebianSource
+	seen := map[string]bool{}
+	for _, v := range versions { // highest first
+		up, err := UpstreamOfDebian(v)
+		if err != nil || seen[up] {
+			continue
+		}
+		seen[up] = true
+		d := DebianSource{Package: "qemu", Version: v, Upstream: up}
+		if installedDeb == v && sameSeries(installedLevel, up) {
+			d.Level = installedLevel
+			d.LevelFrom = "the installed qemu-system-x86_64, built from this source version, says " + installedLevel
+		} else {
+			d.LevelFrom = "the stable level Debian's patches reach is known once the source is unpacked"
+		}
+		out2 = append(out2, d)
 	}
-	return d, ""
+	if len(out2) == 0 {
+		return nil, fmt.Sprintf("Debian's qemu source versions (%s) name no upstream release", strings.Join(versions, ", "))
+	}
+	return out2, ""
 }
 
 func sameSeries(a, b string) bool {
