@@ -57,6 +57,7 @@ func TestWrongSHA256(t *testing.T) {
 	if err == nil {
 		t.Fatal("a tarball with the wrong sum was built")
 	}
+	t.Log(err)
 	for _, want := range []string{"demo 1.0", "fetch", "demo-1.0.tar.gz", wrong, good} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -144,6 +145,7 @@ func TestPatchThatDoesNotApply(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("want a PatchError, got %v", err)
 	}
+	t.Log(err)
 	for _, want := range []string{"demo 1.0: patch failed", "0002-stale.patch", "hunk #1", "src/demo.c", "@@ -3,3 +3,3 @@"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -163,6 +165,7 @@ func TestCompileErrorShowsStepAndLogTail(t *testing.T) {
 	if !errors.As(err, &se) || se.Step != "compile" {
 		t.Fatalf("want a compile StepError, got %v", err)
 	}
+	t.Log(err)
 	for _, want := range []string{"demo 1.0: compile failed", "undeclared_thing", "last lines of output", "full log"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -359,9 +359,15 @@ func (b *builder) autotools(ctx context.Context, j *job, step stepFunc, env []st
 	if len(dirs) == 0 {
 		dirs = []string{"."}
 	}
+	perDir := func(log, d string) string {
+		if len(dirs) == 1 {
+			return log
+		}
+		return strings.TrimSuffix(log, ".log") + "-" + strings.ReplaceAll(d, "/", "_") + ".log"
+	}
 	if err := step("make", func(log string) error {
 		for _, d := range dirs {
-			if err := run.Run(ctx, run.Cmd{Args: []string{"make", "-C", d, "-j", strconv.Itoa(j.jobs)}, Dir: buildDir, Env: env, Log: log, Line: progressLine(j)}); err != nil {
+			if err := run.Run(ctx, run.Cmd{Args: []string{"make", "-C", d, "-j", strconv.Itoa(j.jobs)}, Dir: buildDir, Env: env, Log: perDir(log, d), Line: progressLine(j)}); err != nil {
 				return err
 			}
 		}
@@ -371,7 +377,7 @@ func (b *builder) autotools(ctx context.Context, j *job, step stepFunc, env []st
 	}
 	return step("install", func(log string) error {
 		for _, d := range dirs {
-			if err := run.Run(ctx, run.Cmd{Args: []string{"make", "-C", d, "install", "DESTDIR=" + destDir}, Dir: buildDir, Env: env, Log: log}); err != nil {
+			if err := run.Run(ctx, run.Cmd{Args: []string{"make", "-C", d, "install", "DESTDIR=" + destDir}, Dir: buildDir, Env: env, Log: perDir(log, d)}); err != nil {
 				return err
 			}
 		}
