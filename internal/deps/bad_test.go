@@ -33,7 +33,7 @@ func noPrefix(t *testing.T, o Options) {
 	}
 }
 
-func TestDemoBuildsAndFailsCleanly(t *testing.T) {
+func TestDemoBuilds(t *testing.T) {
 	o, _, _ := badSetup(t, demoFiles)
 	st, err := Build(context.Background(), o)
 	if err != nil {
@@ -44,6 +44,45 @@ func TestDemoBuildsAndFailsCleanly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(st.Dir, "lib", "libdemo.a")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestPlainMakeBuild builds the demo library with its own Makefile (the
+// "make" build system) and the cross compiler.
+func TestPlainMakeBuild(t *testing.T) {
+	files := append(append([]file{}, demoFiles...), file{name: "demo-1.0/src/Makefile", body: "" +
+		"libdemo.a: demo.o\n\t$(CROSS)ar rcs $@ $^\n" +
+		"demo.o: demo.c demo.h\n\t$(CROSS)gcc -O2 -c demo.c -o $@\n" +
+		"install: libdemo.a\n\tmkdir -p $(DEST)/lib $(DEST)/include\n\tcp libdemo.a $(DEST)/lib/\n\tcp demo.h $(DEST)/include/\n"})
+	o, r, _ := badSetup(t, files)
+	r.Build = "make"
+	r.CC = nil
+	r.MakeArgs = []string{"CROSS={cross}", "DEST={prefix}"}
+	o.Recipes = []recipe.Recipe{r}
+	st, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(st.Libs[0].Prefix, "lib", "libdemo.a")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecondSourceWhenFirstIsMissing: a recipe's first source (the
+// upstream tarball) is nowhere to be had offline; the second one is used
+// and recorded in the prefix's manifest (libfdt: dtc, then u-boot's copy).
+func TestSecondSourceWhenFirstIsMissing(t *testing.T) {
+	o, r, _ := badSetup(t, demoFiles)
+	second := r.Sources[0]
+	r.Sources = []recipe.Source{{URL: "https://example.invalid/gone.tar.gz", File: "gone.tar.gz", SHA256: strings.Repeat("ab", 32)}, second}
+	o.Recipes = []recipe.Recipe{r}
+	st, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := os.ReadFile(filepath.Join(st.Libs[0].Prefix, ManifestName))
+	if err != nil || !strings.Contains(string(m), `"source": "demo-1.0.tar.gz"`) {
+		t.Fatalf("manifest does not name the source used: %s %v", m, err)
 	}
 }
 

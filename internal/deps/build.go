@@ -104,6 +104,7 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 			})
 			if err == nil {
 				tarball, src = p, s
+				j.say("fetch: using " + s.File)
 				return nil
 			}
 			errs = append(errs, err.Error())
