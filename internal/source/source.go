@@ -156,6 +156,7 @@ func (f *Fetcher) Fetch(ctx context.Context, t Tarball) (string, error) {
 		if err == nil {
 			return p, nil
 		}
+		f.say("%s: download failed: %v", t.Name, err)
 		tried = append(tried, fmt.Sprintf("url: %v", err))
 	} else if t.URL != "" {
 		tried = append(tried, "url: skipped (offline)")
@@ -166,6 +167,7 @@ func (f *Fetcher) Fetch(ctx context.Context, t Tarball) (string, error) {
 		if err == nil {
 			return p, nil
 		}
+		f.say("%s: no %s from Debian's source package %s", t.Name, t.File, t.DebianPackage)
 		tried = append(tried, fmt.Sprintf("debian: %v", err))
 	}
 	if len(tried) == 0 {
