@@ -282,3 +282,21 @@ func TestRealRecipesPlan(t *testing.T) {
 		t.Errorf("plan has %d libraries, want 8: %v", len(items), names)
 	}
 }
+
+func TestHostOnlyModeNamesWhatIsMissing(t *testing.T) {
+	tc := probe(t)
+	all, err := recipe.LoadDir(filepath.Join("..", "..", recipe.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Plan(context.Background(), Options{CacheDir: t.TempDir(), Recipes: all, Tool: tc, Mode: "host"})
+	if err == nil || !strings.Contains(err.Error(), "QEMUPACK_DEPS=host") || !strings.Contains(err.Error(), "QEMUPACK_DEPS=auto") {
+		t.Fatalf("want an error naming the missing library and the way out, got %v", err)
+	}
+	t.Log(err)
+	// Only zlib, which Debian ships for mingw: fine under host.
+	items, err := Plan(context.Background(), Options{CacheDir: t.TempDir(), Recipes: all, Tool: tc, Mode: "host", Want: []string{"zlib"}})
+	if err != nil || len(items) != 1 || items[0].From != FromHost {
+		t.Fatalf("zlib under host mode: %v %v", items, err)
+	}
+}
