@@ -36,7 +36,6 @@ func BenchmarkStack(b *testing.B) {
 				b.Fatal(err)
 			}
 			rs, want = all, QEMUModules
-			touch = "pixman"
 		} else {
 			own := filepath.Join(dir, "own")
 			rs = append(realRecipes(b, "libffi", "pcre2"), demoRecipe(b, own, demoFiles, "libffi"))
