@@ -127,7 +127,7 @@ func readDir(dir string) (*Tree, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if d.IsDir() && (rel == ".git" || strings.HasPrefix(rel, "build")) {
+		if d.IsDir() && (rel == ".git" || rel == "build") { // VCS data, an in-tree build
 			return filepath.SkipDir
 		}
 		t.addPath(rel)
