@@ -204,6 +204,16 @@ func TestRefreshFromFolder(t *testing.T) {
 	src := t.TempDir()
 	copyTree(t, filepath.Join(excerpts, "qemu-5.2.0"), filepath.Join(src, "a"))
 	copyTree(t, filepath.Join(excerpts, "qemu-7.2.22"), filepath.Join(src, "b"))
+	// A tree reached through a symlink is read whole, names included: the
+	// meson wheel below is only seen by name.
+	elsewhere := filepath.Join(t.TempDir(), "qemu-10.2.2")
+	copyTree(t, filepath.Join(excerpts, "qemu-10.2.2"), elsewhere)
+	os.WriteFile(filepath.Join(elsewhere, "configure"), []byte(dropLines(mustRead(t, filepath.Join(elsewhere, "configure")), "python/wheels")), 0o644)
+	os.MkdirAll(filepath.Join(elsewhere, "python", "wheels"), 0o755)
+	os.WriteFile(filepath.Join(elsewhere, "python", "wheels", "meson-1.9.0-py3-none-any.whl"), nil, 0o644)
+	if err := os.Symlink(elsewhere, filepath.Join(src, "linked")); err != nil {
+		t.Fatal(err)
+	}
 	// A release candidate tree is left out, with a note.
 	copyTree(t, filepath.Join(excerpts, "qemu-10.2.2"), filepath.Join(src, "rc"))
 	os.WriteFile(filepath.Join(src, "rc", "VERSION"), []byte("10.2.90\n"), 0o644)
@@ -224,7 +234,7 @@ func TestRefreshFromFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Parsed) != 3 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], "release candidate") {
+	if len(res.Parsed) != 4 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], "release candidate") {
 		t.Errorf("result %+v", res)
 	}
 	rs, err := Load(out)
@@ -235,9 +245,13 @@ func TestRefreshFromFolder(t *testing.T) {
 	for _, r := range rs {
 		versions = append(versions, r.Version)
 	}
-	if strings.Join(versions, " ") != "10.0.2 7.2.22 5.2.0 5.0.0" {
+	if strings.Join(versions, " ") != "10.2.2 10.0.2 7.2.22 5.2.0 5.0.0" {
 		t.Fatalf("versions %v, want newest first with the kept 5.0.0", versions)
 	}
+	if !rs[0].MesonBundled || rs[0].Source != "linked" {
+		t.Errorf("the symlinked tree's wheel was not seen: %+v", rs[0])
+	}
+	rs = rs[1:]
 	if rs[0].SHA256 != sum || rs[0].URL != "https://download.qemu.org/qemu-10.0.2.tar.xz" {
 		t.Errorf("tarball entry: url %q sha256 %q, want its own sum %s", rs[0].URL, rs[0].SHA256, sum)
 	}
@@ -356,4 +370,13 @@ func TestLoadSumsBad(t *testing.T) {
 	if err != nil || len(m) == 0 {
 		t.Errorf("shipped sums: %v %v", m, err)
 	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -33,9 +33,10 @@ var (
 	rePython = regexp.MustCompile(`sys\.version_info\s*<\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)`)
 	// meson.build: project('qemu', ['c'], meson_version: '>=0.55.0', ...)
 	reMesonVersion = regexp.MustCompile(`meson_version\s*:\s*'>=\s*([0-9][0-9.]*)'`)
-	// configure 5.2-7.2: a meson on PATH is used only from this version up:
+	// configure 5.2-8.0: a meson on PATH is used only from this version up:
 	//   if test "$explicit_python" = no && has meson && version_ge "$(meson --version)" 0.55.3
-	reMesonSystem = regexp.MustCompile(`has meson && version_ge "\$\(meson --version\)" ([0-9][0-9.]*)`)
+	//   ... && has_meson && version_ge "$(meson --version)" 0.61.5   (8.0)
+	reMesonSystem = regexp.MustCompile(`has[ _]meson && version_ge "\$\(meson --version\)" ([0-9][0-9.]*)`)
 	// configure 8.0: $mkvenv ensure ... "meson>=0.63.0"
 	reMesonMkvenv = regexp.MustCompile(`"meson>=([0-9][0-9.]*)"`)
 	// configure 8.0 and later: mkvenv installs from the vendored wheels
@@ -52,6 +53,15 @@ var (
 	reSlirpSystem = regexp.MustCompile(`dependency\(\s*'slirp'|\$pkg_config\s+(?:--\S+\s+)*slirp\b`)
 	// meson.build / configure: libfdt
 	reFdtUse = regexp.MustCompile(`find_library\(\s*'fdt'|-lfdt\b|dependency\(\s*'fdt'|\blibfdt\b`)
+	// configure up to 7.2 offers a copy of a library from its git submodule:
+	//   --enable-slirp=git) slirp="internal"   (5.2)   slirp=git   (5.0)
+	//   --enable-fdt=git) fdt="internal"       (5.2-7.2) fdt=git   (5.0)
+	//   meson=git                              (5.2-7.2)
+	reSlirpGit = regexp.MustCompile(`--enable-slirp=git|\bslirp="?git\b`)
+	reFdtGit   = regexp.MustCompile(`--enable-fdt=git|\bfdt="?git\b`)
+	reMesonGit = regexp.MustCompile(`\bmeson="?git\b`)
+	// scripts/make-release: the tarball is a checkout with every submodule
+	reSubmoduleUpdate = regexp.MustCompile(`git submodule update --init`)
 	// scripts/make-release: SUBPROJECTS="dtc keycodemapdb ..." (may span lines)
 	reMakeReleaseList = regexp.MustCompile(`(?s)\bSUBPROJECTS="([^"]*)"`)
 	reMakeReleaseCmd  = regexp.MustCompile(`(?m)meson subprojects download ([^\n$]+)$`)
@@ -101,6 +111,11 @@ func Parse(t *Tree) (Release, error) {
 		}
 	}
 	released := releaseSubprojects(t)
+	// A release script that checks out every submodule before packing
+	// means each submodule configure can use is in the tarball, even when
+	// a copy of the tree lost .gitmodules.
+	script, _ := t.file("scripts/make-release")
+	packsSubmodules := reSubmoduleUpdate.MatchString(script)
 
 	r := Release{Version: ver}
 
@@ -159,7 +174,8 @@ func Parse(t *Tree) (Release, error) {
 		// Debian's repacks drop the wheel; configure still installs from
 		// python/wheels the version pythondeps.toml names as installed.
 		vendored := reWheelsDir.MatchString(configure) && pyMeson["installed"] != ""
-		r.MesonBundled = submodules["meson"] || t.has("meson/meson.py") || wheel || vendored
+		r.MesonBundled = submodules["meson"] || t.has("meson/meson.py") || wheel || vendored ||
+			(packsSubmodules && reMesonGit.MatchString(configure))
 		r.NinjaRequired = true // meson's only backend QEMU uses is ninja
 	} else if hasPyDeps {
 		return fail("meson.build", "missing, yet pythondeps.toml is there: not a whole tree")
@@ -179,9 +195,11 @@ func Parse(t *Tree) (Release, error) {
 
 	// slirp and fdt: a submodule or a subproject the release script packs
 	// in is bundled; a library looked up on the host is system.
-	r.Slirp = libSource(submodules["slirp"] || released["slirp"] || released["libslirp"],
+	r.Slirp = libSource(submodules["slirp"] || released["slirp"] || released["libslirp"] || t.has("slirp/src") ||
+		(packsSubmodules && reSlirpGit.MatchString(configure)),
 		reSlirpSystem.MatchString(mesonBuild) || reSlirpSystem.MatchString(configure))
-	r.Fdt = libSource(submodules["dtc"] || released["dtc"],
+	r.Fdt = libSource(submodules["dtc"] || released["dtc"] || t.has("dtc/libfdt") ||
+		(packsSubmodules && reFdtGit.MatchString(configure)),
 		reFdtUse.MatchString(mesonBuild) || reFdtUse.MatchString(configure))
 
 	if note, ok := t.file(SourceNoteFile); ok {

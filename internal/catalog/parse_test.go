@@ -19,16 +19,48 @@ import (
 // excerpts is the folder of real release excerpts (see its README).
 var excerpts = filepath.Join("..", "..", "testdata", "catalog")
 
-// One entry per threshold change, as the release's own files declare it.
+// One entry per threshold change, as the release's own files declare it
+// (see testdata/catalog/README.md for where each excerpt comes from).
 var wantExcerpt = map[string]Release{
+	// before meson: configure and make only
+	"qemu-5.0.0": {Version: "5.0.0", GlibMin: "2.48", GthreadChecked: true, MesonMin: "", MesonBundled: false,
+		PythonMin: "3.5", NinjaRequired: false, PixmanMin: "0.21.8", Slirp: Bundled, Fdt: Bundled},
+	// meson as a submodule; python 3.6
 	"qemu-5.2.0": {Version: "5.2.0", GlibMin: "2.48", GthreadChecked: true, MesonMin: "0.55.3", MesonBundled: true,
 		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: Bundled, Fdt: Bundled},
+	// glib 2.56
+	"qemu-6.1.0": {Version: "6.1.0", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.55.3", MesonBundled: true,
+		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: Bundled, Fdt: Bundled},
+	// meson 0.59.3
+	"qemu-6.2.0": {Version: "6.2.0", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.59.3", MesonBundled: true,
+		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: Bundled, Fdt: Bundled},
+	// meson 0.61.5; the slirp submodule is gone
 	"qemu-7.2.0": {Version: "7.2.0", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.61.5", MesonBundled: true,
 		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: Bundled},
+	// the last 7.2 point release: nothing moved
 	"qemu-7.2.22": {Version: "7.2.22", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.61.5", MesonBundled: true,
 		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: Bundled},
+	// configure spells it has_meson
+	"qemu-8.0.0": {Version: "8.0.0", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.61.5", MesonBundled: true,
+		PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: Bundled},
+	// python 3.7; meson from a vendored wheel via mkvenv; glib moves to meson.build; gthread no longer checked; dtc a packed subproject
+	"qemu-8.1.0": {Version: "8.1.0", GlibMin: "2.56.0", GthreadChecked: false, MesonMin: "0.63.0", MesonBundled: true,
+		PythonMin: "3.7", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: Bundled},
+	// python 3.8; pythondeps.toml; dtc no longer packed
+	"qemu-8.2.0": {Version: "8.2.0", GlibMin: "2.56.0", GthreadChecked: false, MesonMin: "0.63.0", MesonBundled: true,
+		PythonMin: "3.8", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
+	// glib 2.66, meson 1.1.0
+	"qemu-9.1.0": {Version: "9.1.0", GlibMin: "2.66.0", GthreadChecked: false, MesonMin: "1.1.0", MesonBundled: true,
+		PythonMin: "3.8", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
+	// meson 1.5.0
+	"qemu-9.2.0": {Version: "9.2.0", GlibMin: "2.66.0", GthreadChecked: false, MesonMin: "1.5.0", MesonBundled: true,
+		PythonMin: "3.8", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
+	// a Debian repack without the wheel: bundling read from configure and pythondeps.toml
 	"qemu-10.0.2": {Version: "10.0.2", GlibMin: "2.66.0", GthreadChecked: false, MesonMin: "1.5.0", MesonBundled: true,
 		PythonMin: "3.8", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
+	// python 3.9
+	"qemu-10.1.0": {Version: "10.1.0", GlibMin: "2.66.0", GthreadChecked: false, MesonMin: "1.5.0", MesonBundled: true,
+		PythonMin: "3.9", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
 	"qemu-10.2.2": {Version: "10.2.2", GlibMin: "2.66.0", GthreadChecked: false, MesonMin: "1.5.0", MesonBundled: true,
 		PythonMin: "3.9", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: System, Fdt: System},
 }
@@ -297,23 +329,6 @@ func TestMesonBundledFromText(t *testing.T) {
 	}
 	if r, err := Parse(NewTree("x", files, "python/wheels/meson-1.9.0-py3-none-any.whl")); err != nil || !r.MesonBundled {
 		t.Fatalf("with the wheel itself: bundled=%v err=%v, want true", r.MesonBundled, err)
-	}
-}
-
-// Before meson (5.0, 5.1) there is no meson.build: meson_min is "" and
-// ninja is not needed; slirp is bundled through the submodule. A tree
-// built from the 5.2 excerpt minus meson stands in for one.
-func TestParseWithoutMeson(t *testing.T) {
-	files := excerptFiles(t, "qemu-5.2.0")
-	delete(files, "meson.build")
-	files["configure"] = dropLines(files["configure"], "Cannot find Ninja") +
-		"\nif $pkg_config --atleast-version=0.21.8 pixman-1; then\n"
-	r, err := Parse(NewTree("premeson", files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.MesonMin != "" || r.NinjaRequired || r.PixmanMin != "0.21.8" || r.Slirp != Bundled {
-		t.Errorf("got %+v", r)
 	}
 }
 

@@ -199,7 +199,11 @@ func listSources(dir string) ([]string, error) {
 	var out []string
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		if e.IsDir() {
+		st, err := os.Stat(p) // follows symlinks: a folder of links to trees works
+		if err != nil {
+			return nil, fmt.Errorf("catalog:refresh: %s: %w", p, err)
+		}
+		if st.IsDir() {
 			if _, err := os.Stat(filepath.Join(p, "VERSION")); err == nil {
 				out = append(out, p)
 			}

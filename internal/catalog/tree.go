@@ -113,16 +113,21 @@ func ReadTree(ctx context.Context, p string) (*Tree, error) {
 // treeFiles.
 func readDir(dir string) (*Tree, error) {
 	t := &Tree{Name: dir, files: map[string][]byte{}, paths: map[string]bool{}}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// WalkDir does not follow a symlinked root: resolve it first.
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("release tree %s: %w", dir, err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil || rel == "." {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if d.IsDir() && (rel == ".git" || strings.HasPrefix(rel, "build")) {
+		if d.IsDir() && (rel == ".git" || rel == "build") { // VCS data, an in-tree build
 			return filepath.SkipDir
 		}
 		t.addPath(rel)
