@@ -111,6 +111,7 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: upstream tarball not available: %s", req.Release.Version, firstLine(err.Error()))
 	} else {
 		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s, so an upstream tarball cannot be verified", req.Release.Version))
+		req.say("qemu %s: %s", req.Release.Version, tried[0])
 	}
 	if !req.NoDebian {
 		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)

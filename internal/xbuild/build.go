@@ -129,6 +129,9 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		PkgConfigLibDirs: existing(pcDirs), Known: known, Jobs: o.Jobs,
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
 	}
+	// The key covers the command line but not the build folder (named
+	// after the key), so compute it with a stand-in folder first.
+	plan.BuildDir = "build"
 	conf, err := ConfigureCommand(plan)
 	if err != nil {
 		return Result{}, err
@@ -143,7 +146,9 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	}
 	plan.BuildDir = filepath.Join(top, "build")
 	logs := filepath.Join(top, "logs")
-	conf.Dir = plan.BuildDir
+	if conf, err = ConfigureCommand(plan); err != nil {
+		return Result{}, err
+	}
 	times := map[string]float64{}
 
 	if _, skipped, _ := ConfigureOptions(known); len(skipped) > 0 {
