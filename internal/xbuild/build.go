@@ -42,7 +42,9 @@ type Options struct {
 	Host     HostKind
 	Bash     string              // Cygwin: bash.exe
 	ToPosix  func(string) string // Cygwin: cygpath -u
-	Out      io.Writer           // progress for the user (nil: quiet)
+	// FromPosix converts a Cygwin path to a native one (cygpath -w).
+	FromPosix func(string) string
+	Out       io.Writer // progress for the user (nil: quiet)
 }
 
 // Result is the staged build, for the bundle step.
@@ -115,7 +117,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	}
 	sysroots := o.Sysroots
 	if len(sysroots) == 0 {
-		sysroots = defaultSysroots(o.CrossPrefix)
+		sysroots = defaultSysroots(o.CrossPrefix, o.FromPosix)
 	}
 	var pcDirs []string
 	for _, p := range o.DepsPrefixes {
@@ -136,7 +138,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	toolchain := toolchainID(ctx, o.CrossPrefix)
+	toolchain := toolchainID(ctx, plan)
 	key := buildKey(o.Tree.Key, toolchain, strings.Join(conf.Args, "\x00"), strings.Join(conf.Env, "\x00"), strings.Join(plan.PathPrepend, ":"))
 	top := BuildDir(o.CacheDir, o.Tree.Version, key)
 	stage := filepath.Join(top, "stage")
@@ -236,7 +238,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	r := Result{
 		StageDir: stage, Version: o.Tree.Version, Flavor: o.Tree.Flavor, SourceOrigin: o.Tree.Origin,
 		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
-		DLLSearchDirs: dllDirs(ctx, o.CrossPrefix, o.DepsPrefixes, sysroots),
+		DLLSearchDirs: dllDirs(runtimeDir(ctx, plan, o.FromPosix), o.DepsPrefixes, sysroots),
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
 		ConfigureArgs: conf.Args, Key: key, Steps: prog.Tot, Times: times, Log: logs,
 	}
@@ -312,13 +314,17 @@ func pythonDirs(o Options) []string {
 	return []string{filepath.Dir(interp[0])}
 }
 
-// defaultSysroots are the cross compiler's own sysroots that exist.
-func defaultSysroots(cross string) []string {
+// defaultSysroots are the cross compiler's own sysroots that exist
+// (fromPosix converts Cygwin paths to native ones under Cygwin).
+func defaultSysroots(cross string, fromPosix func(string) string) []string {
 	triplet := strings.TrimSuffix(cross, "-")
-	return existing([]string{
-		filepath.Join("/usr", triplet, "sys-root", "mingw"),
-		filepath.Join("/usr", triplet),
-	})
+	dirs := []string{"/usr/" + triplet + "/sys-root/mingw", "/usr/" + triplet}
+	if fromPosix != nil {
+		for i := range dirs {
+			dirs[i] = fromPosix(dirs[i])
+		}
+	}
+	return existing(dirs)
 }
 
 func existing(dirs []string) []string {
@@ -331,27 +337,41 @@ func existing(dirs []string) []string {
 	return out
 }
 
+// tool runs a toolchain program and returns its output's first line.
+func tool(ctx context.Context, p Plan, args ...string) (string, error) {
+	c, err := ToolCommand(p, args...)
+	if err != nil {
+		return "", err
+	}
+	out, err := run.Output(ctx, run.Cmd{Args: c.Args, Env: run.Environ(c.Environ(os.Environ())...)})
+	first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(first), err
+}
+
 // toolchainID identifies the cross compiler (its version line), so a new
 // compiler means a new build.
-func toolchainID(ctx context.Context, cross string) string {
-	out, err := run.Output(ctx, run.Cmd{Args: []string{cross + "gcc", "--version"}})
+func toolchainID(ctx context.Context, p Plan) string {
+	v, err := tool(ctx, p, p.CrossPrefix+"gcc", "--version")
 	if err != nil {
-		return cross
+		return p.CrossPrefix
 	}
-	first, _, _ := strings.Cut(out, "\n")
-	return first
+	return v
 }
 
-// runtimeDir is the cross gcc's runtime folder (libgcc_s_seh-1.dll, libssp-0.dll).
-func runtimeDir(ctx context.Context, cross string) string {
-	out, err := run.Output(ctx, run.Cmd{Args: []string{cross + "gcc", "-print-libgcc-file-name"}})
-	if err != nil {
+// runtimeDir is the cross gcc's runtime folder (libgcc_s_seh-1.dll,
+// libssp-0.dll), as a native path.
+func runtimeDir(ctx context.Context, p Plan, fromPosix func(string) string) string {
+	f, err := tool(ctx, p, p.CrossPrefix+"gcc", "-print-libgcc-file-name")
+	if err != nil || f == "" {
 		return ""
 	}
-	return filepath.Dir(strings.TrimSpace(out))
+	if fromPosix != nil {
+		f = fromPosix(f)
+	}
+	return filepath.Dir(f)
 }
 
-func dllDirs(ctx context.Context, cross string, prefixes, sysroots []string) []string {
+func dllDirs(runtime string, prefixes, sysroots []string) []string {
 	var dirs []string
 	for _, p := range prefixes {
 		dirs = append(dirs, filepath.Join(p, "bin"))
@@ -359,8 +379,8 @@ func dllDirs(ctx context.Context, cross string, prefixes, sysroots []string) []s
 	for _, s := range sysroots {
 		dirs = append(dirs, filepath.Join(s, "bin"), filepath.Join(s, "lib"))
 	}
-	if d := runtimeDir(ctx, cross); d != "" {
-		dirs = append(dirs, d)
+	if runtime != "" {
+		dirs = append(dirs, runtime)
 	}
 	return existing(dirs)
 }

@@ -44,6 +44,10 @@ func Run(ctx context.Context, cfg config.Config, job Job, out io.Writer) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	hs, err := DetectHost(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	say(fmt.Sprintf("source: qemu %s ready in %.1f s (%s)", tree.Version, time.Since(t0).Seconds(), tree.Origin))
 	return Build(ctx, Options{
 		Tree:         tree,
@@ -54,7 +58,10 @@ func Run(ctx context.Context, cfg config.Config, job Job, out io.Writer) (Result
 		Sysroots:     cfg.Sysroots,
 		Jobs:         cfg.Jobs,
 		Python:       cfg.Python,
-		Host:         HostLinux,
+		Host:         hs.Kind,
+		Bash:         hs.Bash,
+		ToPosix:      hs.ToPosix,
+		FromPosix:    hs.FromPosix,
 		Out:          out,
 	})
 }

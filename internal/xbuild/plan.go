@@ -187,6 +187,13 @@ func ConfigureCommand(p Plan) (Command, error) {
 	return p.wrap(args)
 }
 
+// ToolCommand runs a tool of the toolchain (e.g. the cross gcc) with the
+// plan's host wrapping but in no particular folder.
+func ToolCommand(p Plan, args ...string) (Command, error) {
+	p.BuildDir = ""
+	return p.wrap(args)
+}
+
 // IntrospectCommand lists the build's targets as JSON (meson introspect).
 func IntrospectCommand(p Plan) (Command, error) {
 	return p.wrap([]string{"meson", "introspect", "--targets", "."})
@@ -232,7 +239,10 @@ func (p Plan) wrap(args []string) (Command, error) {
 			return Command{}, fmt.Errorf("cygwin: no bash.exe given")
 		}
 		var b strings.Builder
-		b.WriteString("set -e; cd " + shQuote(p.posix(p.BuildDir)))
+		b.WriteString("set -e")
+		if p.BuildDir != "" {
+			b.WriteString("; cd " + shQuote(p.posix(p.BuildDir)))
+		}
 		if len(p.PathPrepend) > 0 {
 			var dirs []string
 			for _, d := range p.PathPrepend {
