@@ -6,16 +6,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/deps"
 	"qemupack/internal/xbuild"
 )
 
-// Build cross-builds QEMU for Windows into a staging folder under the cache. Reads QEMU_VERSION, QEMU_TARGETS, JOBS, CROSS_PREFIX, PYTHON, QEMUPACK_CACHE, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMUPACK_DEPS_PREFIX.
+// Build cross-builds QEMU for Windows into a staging folder under the cache. Reads QEMU_VERSION, QEMU_TARGETS, JOBS, CROSS_PREFIX, PYTHON, QEMUPACK_CACHE, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMUPACK_DEPS.
 func Build(ctx context.Context) error {
 	start := time.Now()
 	cfg, err := settings()
@@ -37,13 +37,15 @@ func buildStage(ctx context.Context, cfg config.Config) (xbuild.Result, error) {
 	if err != nil {
 		return xbuild.Result{}, err
 	}
-	var prefixes []string
-	for _, p := range filepath.SplitList(os.Getenv("QEMUPACK_DEPS_PREFIX")) {
-		if p = strings.TrimSpace(p); p != "" {
-			prefixes = append(prefixes, p)
-		}
+	o, err := deps.OptionsFrom(ctx, cfg, os.Stdout)
+	if err != nil {
+		return xbuild.Result{}, err
 	}
-	return xbuild.Run(ctx, cfg, xbuild.Job{Release: rel, DepsPrefixes: prefixes}, os.Stdout)
+	st, err := deps.Build(ctx, o)
+	if err != nil {
+		return xbuild.Result{}, err
+	}
+	return xbuild.Run(ctx, cfg, xbuild.Job{Release: rel, DepsPrefixes: []string{st.Dir}}, os.Stdout)
 }
 
 // buildRelease is the release to build: QEMU_VERSION as an exact version

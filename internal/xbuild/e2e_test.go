@@ -11,35 +11,34 @@ import (
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/deps"
 )
 
 // TestBuildEndToEnd runs the whole build step for real: the host's QEMU
 // source, configure, ninja, install into the stage, then the staged
 // qemu-system-x86_64.exe -version under wine with the DLL folders on
-// WINEPATH. Opt-in: QEMUPACK_E2E=1, with QEMUPACK_DEPS_PREFIX naming the
-// mingw stack's prefixes and QEMUPACK_CACHE a cache to build in (about
-// 7-10 minutes on 2 cores when nothing is cached).
+// WINEPATH. Opt-in: QEMUPACK_E2E=1, with QEMUPACK_CACHE a cache to build
+// in (the mingw stack is built there first when it is not cached).
 func TestBuildEndToEnd(t *testing.T) {
 	if os.Getenv("QEMUPACK_E2E") != "1" {
-		t.Skip("set QEMUPACK_E2E=1 (and QEMUPACK_DEPS_PREFIX, QEMUPACK_CACHE) to build QEMU for real")
+		t.Skip("set QEMUPACK_E2E=1 (and QEMUPACK_CACHE) to build QEMU for real")
 	}
 	root, _ := filepath.Abs("../..")
 	cfg, err := config.FromEnv(root, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prefixes []string
-	for _, p := range filepath.SplitList(os.Getenv("QEMUPACK_DEPS_PREFIX")) {
-		if p != "" {
-			prefixes = append(prefixes, p)
-		}
-	}
-	if len(prefixes) == 0 {
-		t.Fatal("QEMUPACK_DEPS_PREFIX is empty: name the deps stack's prefixes (run `go run mage.go deps` first)")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, cfg, Job{Release: catalog.Release{Version: "7.2.0"}, DepsPrefixes: prefixes}, testWriter{t})
+	o, err := deps.OptionsFrom(ctx, cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := deps.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, cfg, Job{Release: catalog.Release{Version: "7.2.0"}, DepsPrefixes: []string{st.Dir}}, testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
