@@ -275,6 +275,11 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 		}
 		sort.SliceStable(ready, func(a, c int) bool { return weight[ready[a].Name] > weight[ready[c].Name] })
 		for len(ready) > 0 && free > 0 && len(errs) == 0 {
+			// The last library ready waits for every job slot rather than
+			// crawling at -j1 beside one that ends soon (glib after pixman).
+			if len(ready) == 1 && running > 0 && free < o.Jobs {
+				break
+			}
 			share := free / len(ready)
 			if share < 1 {
 				share = 1
