@@ -128,7 +128,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	}
 	plan := Plan{
 		Host: o.Host, SourceDir: o.Tree.Dir, CrossPrefix: o.CrossPrefix, Targets: targets,
-		PkgConfigLibDirs: existing(pcDirs), Known: known, Jobs: o.Jobs,
+		PkgConfigLibDirs: existing(pcDirs), DepsPrefixes: o.DepsPrefixes, Known: known, Jobs: o.Jobs,
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
 	}
 	// The key covers the command line but not the build folder (named

@@ -1,8 +1,10 @@
 package xbuild
 
 import (
+	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,24 +34,30 @@ func TestProgressIsThrottled(t *testing.T) {
 	}
 }
 
+// The excerpt is real `meson introspect --targets` output of QEMU 7.2.22
+// configured for x86_64-softmmu: every installed target plus some unit
+// tests and generated headers that are not installed.
 func TestShippedTargetsLeaveOutTests(t *testing.T) {
-	js := `[
- {"name": "qemu-img", "type": "executable", "filename": ["/b/build/qemu-img.exe"], "installed": true},
- {"name": "test-bitmap", "type": "executable", "filename": ["/b/build/tests/unit/test-bitmap.exe"], "installed": false},
- {"name": "qemu-system-x86_64", "type": "executable", "filename": ["/b/build/qemu-system-x86_64.exe"], "installed": true},
- {"name": "trace-events-all", "type": "custom", "filename": ["/b/build/trace/trace-events-all"], "installed": true},
- {"name": "qemu-system-x86_64w", "type": "executable", "filename": ["/b/build/qemu-system-x86_64w.exe"], "installed": true}
-]`
-	got, err := ShippedTargets([]byte(js), "/b/build")
+	js, err := os.ReadFile("../../testdata/xbuild/meson-introspect-targets-7.2.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"qemu-img.exe", "qemu-system-x86_64.exe", "qemu-system-x86_64w.exe", "trace/trace-events-all"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
+	got, err := ShippedTargets(js, "/work/cache/build/7.2.22-0004d45de7ec5acc/build/")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := ShippedTargets([]byte(`[{"name":"x","filename":["/elsewhere/x.exe"],"installed":true}]`), "/b/build"); err == nil {
-		t.Error("a target outside the build folder accepted")
+	want := []string{"qemu-edid.exe", "qemu-img.exe", "qemu-io.exe", "qemu-nbd.exe", "qemu-system-x86_64.exe",
+		"storage-daemon/qemu-storage-daemon.exe", "trace/trace-events-all"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	for _, g := range got {
+		if strings.Contains(g, "test-") {
+			t.Errorf("a unit test is built: %s", g)
+		}
+	}
+	if _, err := ShippedTargets(js, "/elsewhere/build"); err == nil {
+		t.Error("targets outside the build folder accepted")
 	}
 	if _, err := ShippedTargets([]byte(`[]`), "/b/build"); err == nil {
 		t.Error("no installed targets accepted")

@@ -34,6 +34,9 @@ type Plan struct {
 	// PkgConfigLibDirs are the folders holding .pc files, in lookup order:
 	// the deps prefixes' lib/pkgconfig, then the host sysroots'.
 	PkgConfigLibDirs []string
+	// DepsPrefixes get -I<p>/include and -L<p>/lib: libraries QEMU finds
+	// without pkg-config (libfdt in 7.2: cc.find_library and its header).
+	DepsPrefixes []string
 	// PathPrepend goes before the inherited PATH: the folder of the Python
 	// that runs meson, so QEMU's configure and meson agree on one Python.
 	PathPrepend []string
@@ -182,6 +185,18 @@ func ConfigureCommand(p Plan) (Command, error) {
 		p.join(p.posix(p.SourceDir), "configure"),
 		"--cross-prefix=" + p.CrossPrefix,
 		"--target-list=" + strings.Join(targets, ","),
+	}
+	var cflags, ldflags []string
+	for _, d := range p.DepsPrefixes {
+		d = p.posix(d)
+		if strings.ContainsAny(d, " \t") {
+			return Command{}, fmt.Errorf("configure: the deps prefix %q has a space in it, which QEMU's --extra-cflags cannot carry; use a cache folder without spaces (QEMUPACK_CACHE)", d)
+		}
+		cflags = append(cflags, "-I"+p.join(d, "include"))
+		ldflags = append(ldflags, "-L"+p.join(d, "lib"))
+	}
+	if len(cflags) > 0 {
+		args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
 	}
 	args = append(args, opts...)
 	return p.wrap(args)

@@ -33,6 +33,7 @@ func linuxPlan(t *testing.T) Plan {
 		Targets:          []string{"x86_64-softmmu", "aarch64-softmmu"},
 		PkgConfigLibDirs: []string{"/cache/deps/glib-1/lib/pkgconfig", "/usr/x86_64-w64-mingw32/lib/pkgconfig"},
 		PathPrepend:      []string{"/usr/bin"},
+		DepsPrefixes:     []string{"/cache/deps/stack-1"},
 		Known:            known72(t),
 		Jobs:             2,
 	}
@@ -49,7 +50,10 @@ func TestConfigureCommandLinux(t *testing.T) {
 	if c.Args[1] != "--cross-prefix=x86_64-w64-mingw32-" || c.Args[2] != "--target-list=aarch64-softmmu,x86_64-softmmu" {
 		t.Errorf("head of argv: %q", c.Args[:3])
 	}
-	opts := c.Args[3:]
+	if c.Args[3] != "--extra-cflags=-I/cache/deps/stack-1/include" || c.Args[4] != "--extra-ldflags=-L/cache/deps/stack-1/lib" {
+		t.Errorf("extra flags: %q", c.Args[3:5])
+	}
+	opts := c.Args[5:]
 	if !sort.StringsAreSorted(opts) {
 		t.Errorf("options not sorted: %q", opts)
 	}
@@ -105,6 +109,11 @@ func TestConfigureLeavesOutOptionsTheTreeLacks(t *testing.T) {
 	if !reflect.DeepEqual(skipped, []string{"--disable-canokey"}) {
 		t.Errorf("skipped = %q", skipped)
 	}
+	p.DepsPrefixes = []string{"/home/a b/deps"}
+	if _, err := ConfigureCommand(p); err == nil || !strings.Contains(err.Error(), "space") {
+		t.Errorf("a prefix with a space: %v", err)
+	}
+	p.DepsPrefixes = nil
 	delete(p.Known, "--enable-slirp")
 	if _, err := ConfigureCommand(p); err == nil || !strings.Contains(err.Error(), "--enable-slirp") {
 		t.Errorf("a tree without --enable-slirp: %v", err)
