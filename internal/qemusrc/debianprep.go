@@ -199,7 +199,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 			}
 		}
 		if len(ours) > 0 {
-			req.say("qemu %s: applying %d patches from patches/qemu/%s", version, len(ours), version)
+			req.say("qemu %s: applying %s from patches/qemu/%s", version, count(len(ours), "patch", "patches"), version)
 		}
 		if err := applyOurs(ctx, src, ours, logs); err != nil {
 			return Tree{}, err

@@ -131,6 +131,13 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 	return Tree{}, fmt.Errorf("qemu %s: no source:\n  %s", req.Release.Version, msg)
 }
 
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
