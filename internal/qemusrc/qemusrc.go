@@ -1,0 +1,387 @@
+// Package qemusrc turns the picked QEMU release into a patched source tree:
+// the upstream tarball (pinned sha256, from a mirror folder or
+// download.qemu.org), or, when that cannot be had, the host's Debian source
+// package (the dfsg repack plus Debian's patch series, which carries the
+// upstream stable releases). Our own patches/qemu/<version>/*.patch go on
+// top in name order. The tree is cached under <cache>/sources/qemu/<key>,
+// keyed by every input, and made in a temporary folder renamed into place,
+// so a failed run leaves nothing half-made behind.
+package qemusrc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"qemupack/internal/catalog"
+	"qemupack/internal/run"
+	"qemupack/internal/source"
+)
+
+// Flavours of source tree.
+const (
+	FlavorUpstream = "upstream"
+	FlavorDebian   = "debian"
+)
+
+// prepVersion changes whenever the way trees are made changes, so old
+// cached trees are not reused by a newer qemupack.
+const prepVersion = "qemusrc-1"
+
+// Request says which release to prepare and where things may come from.
+type Request struct {
+	Release  catalog.Release // Version, URL and SHA256 of the upstream tarball
+	CacheDir string          // the cache root (QEMUPACK_CACHE)
+	Mirror   string          // QEMUPACK_MIRROR: a folder of tarballs
+	Offline  bool            // QEMUPACK_OFFLINE: no downloads from URLs
+	// PatchRoot holds our patches as <PatchRoot>/<version>/*.patch
+	// (<checkout>/patches/qemu).
+	PatchRoot string
+	// NoDebian turns the Debian source package path off.
+	NoDebian bool
+	// DebianPackage is the source package to ask apt for (default "qemu").
+	DebianPackage string
+	// Progress receives one line per step (nil: quiet).
+	Progress func(string)
+}
+
+// Tree is a prepared, patched source tree.
+type Tree struct {
+	Dir       string   `json:"-"`       // the tree (holds configure, VERSION)
+	Version   string   `json:"version"` // from the patched VERSION file, e.g. "7.2.22"
+	Flavor    string   `json:"flavor"`  // FlavorUpstream or FlavorDebian
+	Origin    string   `json:"origin"`  // one line saying where it came from
+	Patches   []string `json:"patches"` // our patches applied, in order
+	Key       string   `json:"key"`     // hash of every input
+	Requested string   `json:"requested"`
+}
+
+// stampName is the file in a finished tree that records what it is.
+const stampName = ".qemupack-source.json"
+
+func (r Request) say(format string, args ...any) {
+	if r.Progress != nil {
+		r.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// UpstreamFile is the tarball's file name: the URL's last part, or
+// qemu-<version>.tar.xz.
+func UpstreamFile(rel catalog.Release) string {
+	if rel.URL != "" {
+		if b := path.Base(rel.URL); b != "" && b != "/" && b != "." {
+			return b
+		}
+	}
+	return "qemu-" + rel.Version + ".tar.xz"
+}
+
+// Prepare returns the patched tree for req.Release, making it if needed.
+func Prepare(ctx context.Context, req Request) (Tree, error) {
+	if req.Release.Version == "" {
+		return Tree{}, errors.New("qemu source: no release given")
+	}
+	if req.CacheDir == "" {
+		return Tree{}, errors.New("qemu source: no cache folder given")
+	}
+	ours, err := OurPatches(req.PatchRoot, req.Release.Version)
+	if err != nil {
+		return Tree{}, err
+	}
+	var tried []string
+	if req.Release.SHA256 != "" {
+		t, err := prepareUpstream(ctx, req, ours)
+		if err == nil {
+			return t, nil
+		}
+		if isPatchError(err) {
+			return Tree{}, err // the tarball was fine; a patch is the problem
+		}
+		tried = append(tried, err.Error())
+		req.say("qemu %s: upstream tarball not available: %s", req.Release.Version, firstLine(err.Error()))
+	} else {
+		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s, so an upstream tarball cannot be verified", req.Release.Version))
+		req.say("qemu %s: %s", req.Release.Version, tried[0])
+	}
+	if !req.NoDebian {
+		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)
+		t, err := prepareDebian(ctx, req)
+		if err == nil {
+			return t, nil
+		}
+		if isPatchError(err) {
+			return Tree{}, err
+		}
+		tried = append(tried, "debian: "+err.Error())
+	}
+	msg := strings.Join(tried, "\n  ")
+	if !strings.Contains(msg, "QEMUPACK_MIRROR") {
+		msg += fmt.Sprintf("\n(put %s into a folder and set QEMUPACK_MIRROR to it)", UpstreamFile(req.Release))
+	}
+	return Tree{}, fmt.Errorf("qemu %s: no source:\n  %s", req.Release.Version, msg)
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// ourPatch is one of our patch files.
+type ourPatch struct{ Name, Path, SHA256 string }
+
+// OurPatches lists <root>/<version>/*.patch in name order (nil when the
+// folder does not exist).
+func OurPatches(root, version string) ([]ourPatch, error) {
+	if root == "" {
+		return nil, nil
+	}
+	dir := filepath.Join(root, version)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("qemu patches: %w", err)
+	}
+	var out []ourPatch
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".patch") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		sum, err := source.SHA256File(p)
+		if err != nil {
+			return nil, fmt.Errorf("qemu patches: %w", err)
+		}
+		out = append(out, ourPatch{Name: e.Name(), Path: p, SHA256: sum})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// PatchError says which patch did not apply.
+type PatchError struct {
+	Patch  string // file name of the patch
+	Origin string // "ours" (patches/qemu/<version>) or "debian"
+	Err    error
+}
+
+func (e *PatchError) Error() string {
+	what := "patch " + e.Patch
+	if e.Origin == "debian" {
+		what = "Debian patch " + e.Patch
+	}
+	return fmt.Sprintf("%s does not apply: %v", what, e.Err)
+}
+
+func (e *PatchError) Unwrap() error { return e.Err }
+
+// applyPatch applies one patch file to tree with patch(1). A patch that
+// does not apply cleanly returns a *PatchError naming it.
+func applyPatch(ctx context.Context, tree, file string, strip int, origin, logPath string) error {
+	if _, err := exec.LookPath("patch"); err != nil {
+		return fmt.Errorf("the patch program is missing (Debian: apt-get install patch; Cygwin: the patch package)")
+	}
+	err := run.Run(ctx, run.Cmd{
+		Args:      []string{"patch", fmt.Sprintf("-p%d", strip), "--batch", "--forward", "--no-backup-if-mismatch", "-i", file},
+		Dir:       tree,
+		Env:       run.Environ("LC_ALL=C"),
+		Log:       logPath,
+		TailLines: 12,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		var re *run.Error
+		if errors.As(err, &re) {
+			err = fmt.Errorf("%v\n%s", re.Err, re.Tail)
+		}
+		return &PatchError{Patch: filepath.Base(file), Origin: origin, Err: err}
+	}
+	return nil
+}
+
+// readVersion reads the VERSION file of a tree.
+func readVersion(tree string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(tree, "VERSION"))
+	if err != nil {
+		return "", fmt.Errorf("qemu source: %w (is this a QEMU tree?)", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(v) {
+		return "", fmt.Errorf("qemu source: VERSION holds %q, not a QEMU version", v)
+	}
+	return v, nil
+}
+
+// treeKey hashes the parts that decide a tree's content.
+func treeKey(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(prepVersion))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func patchKeys(ps []ourPatch) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name+"="+p.SHA256)
+	}
+	return out
+}
+
+func patchNames(ps []ourPatch) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// cached returns the finished tree at dir, if there is one.
+func cached(dir string) (Tree, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, stampName))
+	if err != nil {
+		return Tree{}, false
+	}
+	var t Tree
+	if json.Unmarshal(b, &t) != nil {
+		return Tree{}, false
+	}
+	t.Dir = filepath.Join(dir, "src")
+	if _, err := os.Stat(filepath.Join(t.Dir, "configure")); err != nil {
+		return Tree{}, false
+	}
+	return t, true
+}
+
+// build makes the tree at <cache>/sources/qemu/<key> by calling fill on a
+// temporary folder (which must leave the tree at <tmp>/src) and renaming
+// it into place.
+func build(req Request, key string, fill func(tmp string) (Tree, error)) (Tree, error) {
+	base := filepath.Join(req.CacheDir, "sources", "qemu")
+	final := filepath.Join(base, key)
+	if t, ok := cached(final); ok {
+		t.Key = key
+		req.say("qemu %s source: reusing %s", t.Version, t.Dir)
+		return t, nil
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	}
+	tmp, err := os.MkdirTemp(base, "."+key+".part-*")
+	if err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	t, err := fill(tmp)
+	if err != nil {
+		return Tree{}, err
+	}
+	t.Key = key
+	t.Requested = req.Release.Version
+	stamp, _ := json.MarshalIndent(t, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, stampName), append(stamp, '\n'), 0o644); err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	}
+	os.RemoveAll(final) // an unfinished leftover (no stamp) may be in the way
+	if err := os.Rename(tmp, final); err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	}
+	ok = true
+	t.Dir = filepath.Join(final, "src")
+	return t, nil
+}
+
+// extractTo unpacks archive and moves its single top folder to dst.
+func extractTo(archive, scratch, dst string) error {
+	root, err := source.Extract(archive, scratch)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(root, dst); err != nil {
+		return fmt.Errorf("qemu source: %w", err)
+	}
+	return os.RemoveAll(scratch)
+}
+
+// applyOurs applies our patches in name order; one that does not apply
+// stops with a *source.PatchError naming it (and the failing hunk).
+func applyOurs(ctx context.Context, tree string, ours []ourPatch, logDir string) error {
+	var paths []string
+	for _, p := range ours {
+		paths = append(paths, p.Path)
+	}
+	return source.ApplyPatches(ctx, tree, paths, filepath.Join(logDir, "patch"))
+}
+
+// isPatchError tells a patch that does not apply (the source itself was
+// fine, so no other source should be tried) from other failures.
+func isPatchError(err error) bool {
+	var a *PatchError
+	var b *source.PatchError
+	return errors.As(err, &a) || errors.As(err, &b)
+}
+
+func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, error) {
+	rel := req.Release
+	f := source.Fetcher{
+		CacheDir: filepath.Join(req.CacheDir, "sources"),
+		Mirror:   req.Mirror,
+		Offline:  req.Offline,
+		NoDebian: true,
+		Progress: req.Progress,
+	}
+	tarball, err := f.Fetch(ctx, source.Tarball{
+		Name:   "qemu " + rel.Version,
+		File:   UpstreamFile(rel),
+		SHA256: rel.SHA256,
+		URL:    rel.URL,
+	})
+	if err != nil {
+		return Tree{}, err
+	}
+	key := treeKey(append([]string{FlavorUpstream, rel.SHA256}, patchKeys(ours)...)...)
+	return build(req, key, func(tmp string) (Tree, error) {
+		req.say("qemu %s: unpacking %s", rel.Version, filepath.Base(tarball))
+		src := filepath.Join(tmp, "src")
+		if err := extractTo(tarball, filepath.Join(tmp, "x"), src); err != nil {
+			return Tree{}, err
+		}
+		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
+			return Tree{}, err
+		}
+		v, err := readVersion(src)
+		if err != nil {
+			return Tree{}, err
+		}
+		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours),
+			Origin: fmt.Sprintf("upstream release tarball %s (sha256 %s)", UpstreamFile(rel), rel.SHA256)}, nil
+	})
+}

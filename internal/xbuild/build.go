@@ -1,0 +1,473 @@
+package xbuild
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"qemupack/internal/qemusrc"
+	"qemupack/internal/run"
+)
+
+// buildRecipe changes whenever the way QEMU is built changes, so a newer
+// qemupack does not reuse an older staging folder.
+const buildRecipe = "xbuild-1"
+
+// Options is what Build needs besides the prepared source tree.
+type Options struct {
+	Tree        qemusrc.Tree
+	CacheDir    string
+	CrossPrefix string   // default x86_64-w64-mingw32-
+	Targets     []string // QEMU_TARGETS (checked against the tree)
+	// DepsPrefixes are the prefixes of the mingw libraries built from
+	// recipes (glib, pixman, slirp, libfdt, ...), in lookup order.
+	DepsPrefixes []string
+	// Sysroots are the host's mingw sysroots (QEMUPACK_SYSROOT); when
+	// empty, the cross compiler's own (/usr/x86_64-w64-mingw32 on Debian,
+	// .../sys-root/mingw on Cygwin and Fedora) is used.
+	Sysroots []string
+	Jobs     int
+	Python   string // PYTHON as given; "" or "python3" means the one that runs meson
+	Host     HostKind
+	Bash     string              // Cygwin: bash.exe
+	ToPosix  func(string) string // Cygwin: cygpath -u
+	// FromPosix converts a Cygwin path to a native one (cygpath -w).
+	FromPosix func(string) string
+	Out       io.Writer // progress for the user (nil: quiet)
+}
+
+// Result is the staged build, for the bundle step.
+type Result struct {
+	StageDir     string   `json:"stage_dir"`
+	Version      string   `json:"version"` // real version, e.g. 7.2.22
+	Flavor       string   `json:"flavor"`  // "upstream" or "debian"
+	SourceOrigin string   `json:"source_origin"`
+	Patches      []string `json:"patches"` // ours, from patches/qemu/<version>
+	Targets      []string `json:"targets"`
+	Exes         []string `json:"exes"` // staged .exe files, relative to StageDir, sorted
+	// DLLSearchDirs are where the staged programs' DLLs are found, in
+	// order: the deps prefixes' bin, the sysroots' bin and lib, the cross
+	// compiler's runtime folder.
+	DLLSearchDirs []string `json:"dll_search_dirs"`
+	// FirmwareDirs are where share/ data missing from the stage comes from
+	// (the dfsg tree ships no firmware): seabios, ipxe-qemu,
+	// qemu-system-data. Empty for an upstream build (its stage has them).
+	FirmwareDirs []string `json:"firmware_dirs"`
+	// LicenseFiles maps a name to a licence file of the source tree.
+	LicenseFiles  map[string]string  `json:"license_files"`
+	ConfigureArgs []string           `json:"configure_args"`
+	Key           string             `json:"key"`
+	Steps         int                `json:"ninja_steps"`
+	Times         map[string]float64 `json:"seconds"` // configure, ninja, install
+	Log           string             `json:"log_dir"`
+}
+
+const resultName = "result.json"
+
+func (o Options) say(format string, args ...any) {
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, format+"\n", args...)
+	}
+}
+
+// BuildDir is where Build keeps the build of the given key.
+func BuildDir(cache, version, key string) string {
+	return filepath.Join(cache, "build", version+"-"+key)
+}
+
+// Build configures, builds and stages QEMU from o.Tree. An unchanged
+// configuration returns the staged result at once.
+func Build(ctx context.Context, o Options) (Result, error) {
+	if o.Tree.Dir == "" || o.Tree.Version == "" {
+		return Result{}, fmt.Errorf("build: no prepared source tree")
+	}
+	if o.CacheDir == "" {
+		return Result{}, fmt.Errorf("build: no cache folder")
+	}
+	if o.CrossPrefix == "" {
+		o.CrossPrefix = "x86_64-w64-mingw32-"
+	}
+	if o.Host == "" {
+		o.Host = HostLinux
+	}
+	if o.Jobs < 1 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if err := checkTools(o); err != nil {
+		return Result{}, err
+	}
+	targets, err := CheckTargets(o.Tree.Dir, o.Targets)
+	if err != nil {
+		return Result{}, err
+	}
+	known, err := KnownOptions(o.Tree.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	sysroots := o.Sysroots
+	if len(sysroots) == 0 {
+		sysroots = defaultSysroots(o.CrossPrefix, o.FromPosix)
+	}
+	var pcDirs []string
+	for _, p := range o.DepsPrefixes {
+		pcDirs = append(pcDirs, filepath.Join(p, "lib", "pkgconfig"), filepath.Join(p, "share", "pkgconfig"))
+	}
+	for _, s := range sysroots {
+		pcDirs = append(pcDirs, filepath.Join(s, "lib", "pkgconfig"), filepath.Join(s, "share", "pkgconfig"))
+	}
+	plan := Plan{
+		Host: o.Host, SourceDir: o.Tree.Dir, CrossPrefix: o.CrossPrefix, Targets: targets,
+		PkgConfigLibDirs: existing(pcDirs), DepsPrefixes: o.DepsPrefixes, Known: known, Jobs: o.Jobs,
+		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
+	}
+	// The key covers the command line but not the build folder (named
+	// after the key), so compute it with a stand-in folder first.
+	plan.BuildDir = "build"
+	conf, err := ConfigureCommand(plan)
+	if err != nil {
+		return Result{}, err
+	}
+	toolchain := toolchainID(ctx, plan)
+	key := buildKey(o.Tree.Key, toolchain, strings.Join(conf.Args, "\x00"), strings.Join(conf.Env, "\x00"), strings.Join(plan.PathPrepend, ":"))
+	top := BuildDir(o.CacheDir, o.Tree.Version, key)
+	stage := filepath.Join(top, "stage")
+	if r, ok := loadResult(top); ok {
+		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
+		return r, nil
+	}
+	plan.BuildDir = filepath.Join(top, "build")
+	logs := filepath.Join(top, "logs")
+	if conf, err = ConfigureCommand(plan); err != nil {
+		return Result{}, err
+	}
+	times := map[string]float64{}
+
+	if _, skipped, _ := ConfigureOptions(known); len(skipped) > 0 {
+		o.say("configure: this QEMU has no %s; left out", strings.Join(skipped, " "))
+	}
+	configured := filepath.Join(plan.BuildDir, ".qemupack-configured")
+	if _, err := os.Stat(configured); err != nil {
+		// A build folder without the stamp is from an interrupted configure.
+		if err := os.RemoveAll(plan.BuildDir); err != nil {
+			return Result{}, fmt.Errorf("build: %w", err)
+		}
+		if err := os.MkdirAll(plan.BuildDir, 0o755); err != nil {
+			return Result{}, fmt.Errorf("build: %w", err)
+		}
+		o.say("configure: qemu %s for %s (log: %s)", o.Tree.Version, strings.Join(targets, ","), filepath.Join(logs, "configure.log"))
+		t0 := time.Now()
+		if err := runCmd(ctx, conf, filepath.Join(logs, "configure.log"), nil, 40); err != nil {
+			return Result{}, fmt.Errorf("configure qemu %s: %w", o.Tree.Version, err)
+		}
+		times["configure"] = time.Since(t0).Seconds()
+		o.say("configure: done in %.1f s", times["configure"])
+		if err := os.WriteFile(configured, []byte(strings.Join(conf.Args, "\n")+"\n"), 0o644); err != nil {
+			return Result{}, fmt.Errorf("build: %w", err)
+		}
+	} else {
+		o.say("configure: reusing %s", plan.BuildDir)
+	}
+
+	intro, err := IntrospectCommand(plan)
+	if err != nil {
+		return Result{}, err
+	}
+	js, err := run.Output(ctx, run.Cmd{Args: intro.Args, Dir: intro.Dir, Env: run.Environ(intro.Environ(os.Environ())...)})
+	if err != nil {
+		return Result{}, fmt.Errorf("list the build's targets: %w", err)
+	}
+	plan.NinjaTargets, err = ShippedTargets([]byte(js), plan.posix(plan.BuildDir))
+	if err != nil {
+		return Result{}, err
+	}
+	nj, err := NinjaCommand(plan)
+	if err != nil {
+		return Result{}, err
+	}
+	o.say("build: %d shipped targets with ninja -j%d (log: %s)", len(plan.NinjaTargets), o.Jobs, filepath.Join(logs, "ninja.log"))
+	prog := &Progress{Every: 5 * time.Second, Print: func(s string) { o.say("  %s", s) }}
+	t0 := time.Now()
+	if err := runCmd(ctx, nj, filepath.Join(logs, "ninja.log"), prog.Line, 40); err != nil {
+		return Result{}, fmt.Errorf("build qemu %s: %w", o.Tree.Version, err)
+	}
+	times["ninja"] = time.Since(t0).Seconds()
+	o.say("build: %d steps in %.0f s", prog.Tot, times["ninja"])
+
+	// Install into a temporary folder, then rename it into place.
+	tmp, err := os.MkdirTemp(top, ".stage-*")
+	if err != nil {
+		return Result{}, fmt.Errorf("stage: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	plan.DestDir = filepath.Join(tmp, "dest")
+	inst, err := InstallCommand(plan)
+	if err != nil {
+		return Result{}, err
+	}
+	t0 = time.Now()
+	if err := runCmd(ctx, inst, filepath.Join(logs, "install.log"), nil, 30); err != nil {
+		return Result{}, fmt.Errorf("install qemu %s: %w", o.Tree.Version, err)
+	}
+	times["install"] = time.Since(t0).Seconds()
+	root, err := installRoot(plan.DestDir)
+	if err != nil {
+		return Result{}, err
+	}
+	exes, err := stagedExes(root)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(exes) == 0 {
+		return Result{}, fmt.Errorf("install qemu %s: no .exe in %s (see %s)", o.Tree.Version, root, filepath.Join(logs, "install.log"))
+	}
+	os.RemoveAll(stage) // a stage without result.json is from an interrupted run
+	if err := os.Rename(root, stage); err != nil {
+		return Result{}, fmt.Errorf("stage: %w", err)
+	}
+	r := Result{
+		StageDir: stage, Version: o.Tree.Version, Flavor: o.Tree.Flavor, SourceOrigin: o.Tree.Origin,
+		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
+		DLLSearchDirs: dllDirs(runtimeDir(ctx, plan, o.FromPosix), o.DepsPrefixes, sysroots),
+		LicenseFiles:  licenseFiles(o.Tree.Dir),
+		ConfigureArgs: conf.Args, Key: key, Steps: prog.Tot, Times: times, Log: logs,
+	}
+	if o.Tree.Flavor == qemusrc.FlavorDebian {
+		r.FirmwareDirs = existing([]string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"})
+	}
+	if err := saveResult(top, r); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+func runCmd(ctx context.Context, c Command, log string, line func(string), tail int) error {
+	return run.Run(ctx, run.Cmd{
+		Args: c.Args, Dir: c.Dir, Env: run.Environ(c.Environ(os.Environ())...),
+		Log: log, Line: line, TailLines: tail,
+	})
+}
+
+func checkTools(o Options) error {
+	if o.Host == HostCygwin {
+		if o.Bash == "" {
+			return fmt.Errorf("build under Cygwin: Cygwin's bash.exe was not given")
+		}
+		return nil
+	}
+	var missing []string
+	for tool, pkg := range map[string]string{
+		o.CrossPrefix + "gcc": "gcc-mingw-w64-x86-64", "meson": "meson", "ninja": "ninja-build",
+		"pkg-config": "pkg-config", "bison": "bison", "flex": "flex",
+	} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", tool, pkg))
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("build: missing tools: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// pythonDirs returns the folder of the Python QEMU's configure should find
+// first: PYTHON's when the user chose one, else the interpreter named on
+// meson's #! line (configure refuses --python= next to a system meson, and
+// a pyenv shim first on PATH would give another Python than meson's).
+func pythonDirs(o Options) []string {
+	if o.Host == HostCygwin {
+		return nil
+	}
+	if o.Python != "" && o.Python != "python3" {
+		if p, err := exec.LookPath(o.Python); err == nil {
+			return []string{filepath.Dir(p)}
+		}
+	}
+	m, err := exec.LookPath("meson")
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(m)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	first, _ := bufio.NewReader(f).ReadString('\n')
+	if !strings.HasPrefix(first, "#!") {
+		return nil
+	}
+	interp := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if len(interp) == 0 || !filepath.IsAbs(interp[0]) || filepath.Base(interp[0]) == "env" {
+		return nil
+	}
+	return []string{filepath.Dir(interp[0])}
+}
+
+// defaultSysroots are the cross compiler's own sysroots that exist
+// (fromPosix converts Cygwin paths to native ones under Cygwin).
+func defaultSysroots(cross string, fromPosix func(string) string) []string {
+	triplet := strings.TrimSuffix(cross, "-")
+	dirs := []string{"/usr/" + triplet + "/sys-root/mingw", "/usr/" + triplet}
+	if fromPosix != nil {
+		for i := range dirs {
+			dirs[i] = fromPosix(dirs[i])
+		}
+	}
+	return existing(dirs)
+}
+
+func existing(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// tool runs a toolchain program and returns its output's first line.
+func tool(ctx context.Context, p Plan, args ...string) (string, error) {
+	c, err := ToolCommand(p, args...)
+	if err != nil {
+		return "", err
+	}
+	out, err := run.Output(ctx, run.Cmd{Args: c.Args, Env: run.Environ(c.Environ(os.Environ())...)})
+	first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(first), err
+}
+
+// toolchainID identifies the cross compiler (its version line), so a new
+// compiler means a new build.
+func toolchainID(ctx context.Context, p Plan) string {
+	v, err := tool(ctx, p, p.CrossPrefix+"gcc", "--version")
+	if err != nil {
+		return p.CrossPrefix
+	}
+	return v
+}
+
+// runtimeDir is the cross gcc's runtime folder (libgcc_s_seh-1.dll,
+// libssp-0.dll), as a native path.
+func runtimeDir(ctx context.Context, p Plan, fromPosix func(string) string) string {
+	f, err := tool(ctx, p, p.CrossPrefix+"gcc", "-print-libgcc-file-name")
+	if err != nil || f == "" {
+		return ""
+	}
+	if fromPosix != nil {
+		f = fromPosix(f)
+	}
+	return filepath.Dir(f)
+}
+
+func dllDirs(runtime string, prefixes, sysroots []string) []string {
+	var dirs []string
+	for _, p := range prefixes {
+		dirs = append(dirs, filepath.Join(p, "bin"))
+	}
+	for _, s := range sysroots {
+		dirs = append(dirs, filepath.Join(s, "bin"), filepath.Join(s, "lib"))
+	}
+	if runtime != "" {
+		dirs = append(dirs, runtime)
+	}
+	return existing(dirs)
+}
+
+func buildKey(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(buildRecipe))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// installRoot finds the installed tree under destdir: meson puts it at
+// destdir/<prefix> (QEMU's Windows prefix is /qemu).
+func installRoot(destdir string) (string, error) {
+	dir := destdir
+	for i := 0; i < 8; i++ {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return "", fmt.Errorf("stage: %w", err)
+		}
+		if len(ents) == 1 && ents[0].IsDir() && ents[0].Name() != "share" {
+			dir = filepath.Join(dir, ents[0].Name())
+			continue
+		}
+		return dir, nil
+	}
+	return "", fmt.Errorf("stage: no installed files under %s", destdir)
+}
+
+func stagedExes(root string) ([]string, error) {
+	var exes []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".exe") {
+			rel, _ := filepath.Rel(root, p)
+			exes = append(exes, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(exes)
+	return exes, err
+}
+
+func licenseFiles(src string) map[string]string {
+	out := map[string]string{}
+	for name, f := range map[string]string{"QEMU": "LICENSE", "GPL-2.0": "COPYING", "LGPL-2.1": "COPYING.LIB"} {
+		p := filepath.Join(src, f)
+		if _, err := os.Stat(p); err == nil {
+			out[name] = p
+		}
+	}
+	return out
+}
+
+func loadResult(top string) (Result, bool) {
+	b, err := os.ReadFile(filepath.Join(top, resultName))
+	if err != nil {
+		return Result{}, false
+	}
+	var r Result
+	if json.Unmarshal(b, &r) != nil {
+		return Result{}, false
+	}
+	for _, e := range r.Exes {
+		if _, err := os.Stat(filepath.Join(r.StageDir, e)); err != nil {
+			return Result{}, false
+		}
+	}
+	return r, true
+}
+
+func saveResult(top string, r Result) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(top, "."+resultName+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(top, resultName)); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+// Package xbuild cross-builds QEMU for Windows: configure with the mingw
+// cross prefix, ninja building only what gets installed, and `meson
+// install` into a staging folder under the cache. Every command line is
+// computed by pure functions from a Plan (tested without running anything);
+// Build runs them, on Linux directly or under Cygwin through its bash.
+package xbuild
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// HostKind is the kind of machine the build runs on.
+type HostKind string
+
+const (
+	HostLinux  HostKind = "linux"
+	HostCygwin HostKind = "cygwin"
+)
+
+// Plan is everything the build's commands depend on. Paths are native to
+// the program running the build (Windows paths when it runs under Cygwin).
+type Plan struct {
+	Host        HostKind
+	SourceDir   string
+	BuildDir    string
+	CrossPrefix string   // e.g. x86_64-w64-mingw32-
+	Targets     []string // checked, sorted, e.g. [x86_64-softmmu]
+	// PkgConfigLibDirs are the folders holding .pc files, in lookup order:
+	// the deps prefixes' lib/pkgconfig, then the host sysroots'.
+	PkgConfigLibDirs []string
+	// DepsPrefixes get -I<p>/include and -L<p>/lib: libraries QEMU finds
+	// without pkg-config (libfdt in 7.2: cc.find_library and its header).
+	DepsPrefixes []string
+	// PathPrepend goes before the inherited PATH: the folder of the Python
+	// that runs meson, so QEMU's configure and meson agree on one Python.
+	PathPrepend []string
+	// Known is the set of configure options the tree understands (see
+	// KnownOptions); options it lacks are left out, not passed.
+	Known map[string]bool
+	Jobs  int
+	// NinjaTargets are the build files to make (see ShippedTargets).
+	NinjaTargets []string
+	DestDir      string // meson install --destdir
+	// Cygwin only: Bash is Cygwin's bash.exe and ToPosix converts a
+	// native path to a Cygwin one (cygpath -u).
+	Bash    string
+	ToPosix func(string) string
+}
+
+// Command is one program run: Args, the environment variables to set on top
+// of the inherited environment (sorted KEY=VALUE), and the folder.
+type Command struct {
+	Args []string
+	Env  []string
+	Dir  string
+}
+
+// Feature choices. headlessOff lists what a headless Windows build leaves
+// out: display front ends, guest agent and docs, and optional libraries we
+// do not build or bundle (so a sysroot that happens to have them — Cygwin's,
+// Fedora's — gives the same binaries as one that does not).
+var headlessOff = []string{
+	"brlapi", "bzip2", "canokey", "capstone", "curl", "curses", "dbus-display",
+	"debug-info", "docs", "gcrypt", "gettext", "gio", "glusterfs", "gnutls",
+	"gtk", "guest-agent", "guest-agent-msi", "jack", "libiscsi", "libnfs",
+	"libssh", "libusb", "lzfse", "lzo", "nettle", "opengl", "pa", "plugins",
+	"png", "qga-vss", "rbd", "sdl", "sdl-image", "smartcard", "snappy", "sndio",
+	"spice", "spice-protocol", "u2f", "usb-redir", "virglrenderer", "vnc-jpeg",
+	"vnc-sasl", "vte", "werror", "xkbcommon", "zstd",
+}
+
+// mustOn is what the build is for: slirp user networking, VNC for a
+// display, the tools (qemu-img), and libfdt from the deps stack (needed by
+// x86_64's microvm; the dfsg tree carries no dtc copy).
+var mustOn = []string{"--enable-fdt=system", "--enable-slirp", "--enable-system", "--enable-tools", "--enable-vnc"}
+
+// optionRE matches the --enable-x / --disable-x / --enable-x= options a
+// configure script or QEMU's meson-buildoptions.sh accepts.
+var optionRE = regexp.MustCompile(`--(?:enable|disable)-[a-z0-9][a-z0-9-]*[a-z0-9]=?`)
+
+// KnownOptions reads the options the tree's configure understands from
+// configure and scripts/meson-buildoptions.sh (QEMU 7.0 and later).
+func KnownOptions(srcDir string) (map[string]bool, error) {
+	known := map[string]bool{}
+	found := false
+	for _, f := range []string{"configure", filepath.Join("scripts", "meson-buildoptions.sh")} {
+		b, err := os.ReadFile(filepath.Join(srcDir, f))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("configure options: %w", err)
+		}
+		found = true
+		for _, m := range optionRE.FindAllString(string(b), -1) {
+			known[m] = true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("configure options: no configure script in %s", srcDir)
+	}
+	return known, nil
+}
+
+// ConfigureOptions returns the feature options for the tree (sorted), and
+// the headless choices it had to leave out because the tree lacks them.
+// A required option the tree lacks is an error.
+func ConfigureOptions(known map[string]bool) (opts, skipped []string, err error) {
+	for _, o := range mustOn {
+		name := o
+		if i := strings.Index(o, "="); i >= 0 {
+			name = o[:i+1]
+		}
+		if !known[name] {
+			return nil, nil, fmt.Errorf("this QEMU's configure has no %s option, which a headless build with slirp and VNC needs", name)
+		}
+		opts = append(opts, o)
+	}
+	for _, f := range headlessOff {
+		o := "--disable-" + f
+		if known[o] {
+			opts = append(opts, o)
+		} else {
+			skipped = append(skipped, o)
+		}
+	}
+	sort.Strings(opts)
+	return opts, skipped, nil
+}
+
+func (p Plan) posix(native string) string {
+	if p.Host == HostCygwin && p.ToPosix != nil {
+		return p.ToPosix(native)
+	}
+	if p.Host == HostCygwin {
+		return filepath.ToSlash(native)
+	}
+	return native
+}
+
+func (p Plan) join(elem ...string) string {
+	if p.Host == HostCygwin {
+		return path.Join(elem...)
+	}
+	return filepath.Join(elem...)
+}
+
+// env is the environment every step sets, sorted.
+func (p Plan) env() []string {
+	var libdirs []string
+	for _, d := range p.PkgConfigLibDirs {
+		libdirs = append(libdirs, p.posix(d))
+	}
+	env := []string{
+		"PKG_CONFIG=pkg-config",
+		"PKG_CONFIG_LIBDIR=" + strings.Join(libdirs, ":"),
+		"PKG_CONFIG_PATH=",
+		"PKG_CONFIG_SYSROOT_DIR=",
+	}
+	sort.Strings(env)
+	return env
+}
+
+// ConfigureCommand is the configure run: pure, from the plan alone.
+func ConfigureCommand(p Plan) (Command, error) {
+	if p.SourceDir == "" || p.BuildDir == "" || p.CrossPrefix == "" {
+		return Command{}, fmt.Errorf("configure: the plan needs a source folder, a build folder and a cross prefix")
+	}
+	if len(p.Targets) == 0 {
+		return Command{}, fmt.Errorf("configure: no targets")
+	}
+	opts, _, err := ConfigureOptions(p.Known)
+	if err != nil {
+		return Command{}, err
+	}
+	targets := append([]string(nil), p.Targets...)
+	sort.Strings(targets)
+	args := []string{
+		p.join(p.posix(p.SourceDir), "configure"),
+		"--cross-prefix=" + p.CrossPrefix,
+		"--target-list=" + strings.Join(targets, ","),
+	}
+	var cflags, ldflags []string
+	for _, d := range p.DepsPrefixes {
+		d = p.posix(d)
+		if strings.ContainsAny(d, " \t") {
+			return Command{}, fmt.Errorf("configure: the deps prefix %q has a space in it, which QEMU's --extra-cflags cannot carry; use a cache folder without spaces (QEMUPACK_CACHE)", d)
+		}
+		cflags = append(cflags, "-I"+p.join(d, "include"))
+		ldflags = append(ldflags, "-L"+p.join(d, "lib"))
+	}
+	if len(cflags) > 0 {
+		args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
+	}
+	args = append(args, opts...)
+	return p.wrap(args)
+}
+
+// ToolCommand runs a tool of the toolchain (e.g. the cross gcc) with the
+// plan's host wrapping but in no particular folder.
+func ToolCommand(p Plan, args ...string) (Command, error) {
+	p.BuildDir = ""
+	return p.wrap(args)
+}
+
+// IntrospectCommand lists the build's targets as JSON (meson introspect).
+func IntrospectCommand(p Plan) (Command, error) {
+	return p.wrap([]string{"meson", "introspect", "--targets", "."})
+}
+
+// NinjaCommand builds the shipped targets only.
+func NinjaCommand(p Plan) (Command, error) {
+	if len(p.NinjaTargets) == 0 {
+		return Command{}, fmt.Errorf("ninja: no targets to build (did meson introspect list none installed?)")
+	}
+	jobs := p.Jobs
+	if jobs < 1 {
+		jobs = 1
+	}
+	args := []string{"ninja", fmt.Sprintf("-j%d", jobs)}
+	args = append(args, p.NinjaTargets...)
+	return p.wrap(args)
+}
+
+// InstallCommand installs what was built into DestDir without building
+// anything more.
+func InstallCommand(p Plan) (Command, error) {
+	if p.DestDir == "" {
+		return Command{}, fmt.Errorf("install: no destination folder")
+	}
+	return p.wrap([]string{"meson", "install", "--no-rebuild", "--destdir", p.posix(p.DestDir)})
+}
+
+// wrap makes the host's command for args run in the build folder with the
+// plan's environment. On Linux that is args itself; under Cygwin a
+// bash -lc script, since configure, meson and ninja are Cygwin programs.
+func (p Plan) wrap(args []string) (Command, error) {
+	env := p.env()
+	switch p.Host {
+	case HostLinux, "":
+		if len(p.PathPrepend) > 0 {
+			env = append(env, "PATH="+strings.Join(p.PathPrepend, string(os.PathListSeparator))+string(os.PathListSeparator)+"$PATH")
+			sort.Strings(env)
+		}
+		return Command{Args: args, Env: env, Dir: p.BuildDir}, nil
+	case HostCygwin:
+		if p.Bash == "" {
+			return Command{}, fmt.Errorf("cygwin: no bash.exe given")
+		}
+		var b strings.Builder
+		b.WriteString("set -e")
+		if p.BuildDir != "" {
+			b.WriteString("; cd " + shQuote(p.posix(p.BuildDir)))
+		}
+		if len(p.PathPrepend) > 0 {
+			var dirs []string
+			for _, d := range p.PathPrepend {
+				dirs = append(dirs, shQuote(p.posix(d)))
+			}
+			b.WriteString("; export PATH=" + strings.Join(dirs, ":") + `:"$PATH"`)
+		}
+		b.WriteString("; exec env")
+		for _, kv := range env {
+			b.WriteString(" " + shQuote(kv))
+		}
+		for _, a := range args {
+			b.WriteString(" " + shQuote(a))
+		}
+		return Command{
+			Args: []string{p.Bash, "-lc", b.String()},
+			// A login shell starts in $HOME unless told to stay.
+			Env: []string{"CHERE_INVOKING=1"},
+			Dir: p.BuildDir,
+		}, nil
+	}
+	return Command{}, fmt.Errorf("unknown host kind %q", p.Host)
+}
+
+// shQuote quotes s for a POSIX shell.
+func shQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=/.,:+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Environ resolves a Command's Env against a base environment (os.Environ
+// in real use): "$PATH" in a PATH value is replaced by the base's PATH.
+func (c Command) Environ(base []string) []string {
+	basePath := ""
+	for _, kv := range base {
+		if strings.HasPrefix(kv, "PATH=") {
+			basePath = kv[len("PATH="):]
+		}
+	}
+	out := make([]string, 0, len(c.Env))
+	for _, kv := range c.Env {
+		if strings.HasPrefix(kv, "PATH=") {
+			kv = strings.Replace(kv, "$PATH", basePath, 1)
+		}
+		out = append(out, kv)
+	}
+	return out
+}
