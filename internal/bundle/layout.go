@@ -235,7 +235,14 @@ func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component
 		return nil, nil, fmt.Errorf("bundle: no licence file for QEMU itself (Input.Licenses[\"QEMU\"]: COPYING and COPYING.LIB of the source tree)")
 	}
 	add("QEMU", q, "qemu-*.exe")
-	owners := &dpkgOwners{}
+	var paths []string
+	for _, d := range cl.DLLs {
+		paths = append(paths, d.Path)
+	}
+	for _, p := range fw {
+		paths = append(paths, p)
+	}
+	owners := newDpkgOwners(paths)
 	var missing []string
 	need := func(part, path string) {
 		if files, ok := in.Licenses[strings.ToLower(filepath.Base(path))]; ok {
@@ -316,37 +323,47 @@ func FindLicense(path string, owners *dpkgOwners) (string, []string) {
 	return "", nil
 }
 
-// dpkgOwners answers "which Debian package installed this file" from
-// dpkg's file lists, read once.
+// dpkgOwners answers "which Debian package installed this file" for a
+// known set of paths, from dpkg's file lists (read once, keeping only the
+// lines asked about).
 type dpkgOwners struct {
-	loaded bool
 	byPath map[string]string
 }
 
-func (o *dpkgOwners) owner(path string) string {
-	if !o.loaded {
-		o.loaded = true
-		o.byPath = map[string]string{}
-		lists, _ := filepath.Glob("/var/lib/dpkg/info/*.list")
-		for _, l := range lists {
-			pkg := strings.TrimSuffix(filepath.Base(l), ".list")
-			pkg, _, _ = strings.Cut(pkg, ":")
-			f, err := os.Open(l)
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				o.byPath[sc.Text()] = pkg
-			}
-			f.Close()
+func newDpkgOwners(paths []string) *dpkgOwners {
+	o := &dpkgOwners{byPath: map[string]string{}}
+	want := map[string]bool{}
+	for _, p := range paths {
+		want[p] = true
+		// A file reached through a link (e.g. /usr/share/qemu/bios-microvm.bin
+		// -> qboot.rom) belongs to the package of either name.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			want[real] = true
 		}
 	}
+	lists, _ := filepath.Glob("/var/lib/dpkg/info/*.list")
+	for _, l := range lists {
+		pkg := strings.TrimSuffix(filepath.Base(l), ".list")
+		pkg, _, _ = strings.Cut(pkg, ":")
+		f, err := os.Open(l)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if want[sc.Text()] {
+				o.byPath[sc.Text()] = pkg
+			}
+		}
+		f.Close()
+	}
+	return o
+}
+
+func (o *dpkgOwners) owner(path string) string {
 	if p, ok := o.byPath[path]; ok {
 		return p
 	}
-	// A file reached through a link (e.g. /usr/share/qemu/bios-microvm.bin
-	// -> qboot.rom) belongs to the package of either name.
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		return o.byPath[real]
 	}
