@@ -429,9 +429,27 @@ func readme(in Input, cl *Closure, comps []component) []byte {
 	w("Licences: LICENSES\\ holds the licence of QEMU (GPL-2.0, some parts other")
 	w("compatible licences) and of every bundled component:")
 	for _, c := range comps {
-		w("  LICENSES\\%s\\ covers %s", c.Name, strings.Join(c.Parts, ", "))
+		w("  LICENSES\\%s\\ covers %s", c.Name, strings.Join(summarize(c.Parts), ", "))
 	}
 	return []byte(b.String())
+}
+
+// summarize shortens a list of archive paths for README.txt: the keymaps
+// become one item, and paths are written the Windows way.
+func summarize(parts []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if strings.HasPrefix(p, "share/keymaps/") {
+			p = "share/keymaps/*"
+		}
+		p = strings.ReplaceAll(p, "/", "\\")
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Bundle lays out the archive, skips it when an identical one is already
