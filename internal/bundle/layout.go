@@ -1,7 +1,7 @@
 package bundle
 
 import (
-		"context"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
