@@ -235,7 +235,8 @@ var licenseName = regexp.MustCompile(`(?i)^(copying|licen[cs]e|copyright|notice)
 
 // extractLicenses copies the licence files of a source tarball (those
 // named like COPYING or LICENSE, at most three folders deep, not in test
-// folders) into dir, once, and lists them.
+// folders, and everything in a top-level LICENSES/ folder) into dir, once,
+// and lists them.
 func extractLicenses(tarball, dir string) ([]licenseFile, error) {
 	done := filepath.Join(dir, ".complete")
 	if _, err := os.Stat(done); err == nil {
@@ -269,7 +270,9 @@ func extractLicenses(tarball, dir string) ([]licenseFile, error) {
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(fi.NameInArchive, "./"), "/")
 		parts := strings.Split(name, "/")
-		if len(parts) < 2 || len(parts) > 4 || CheckName(name) != nil || !licenseName.MatchString(parts[len(parts)-1]) {
+		// REUSE-style trees (glib) keep the texts in LICENSES/<SPDX id>.txt.
+		inLicenses := len(parts) == 3 && strings.EqualFold(parts[1], "licenses")
+		if len(parts) < 2 || len(parts) > 4 || CheckName(name) != nil || (!inLicenses && !licenseName.MatchString(parts[len(parts)-1])) {
 			return nil
 		}
 		for _, p := range parts[1 : len(parts)-1] {

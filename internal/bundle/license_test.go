@@ -29,6 +29,7 @@ func TestLicenceFromDepsStackTarball(t *testing.T) {
 		"testlibs-1/COPYING":           "top licence",
 		"testlibs-1/src/LICENSE.txt":   "src licence",
 		"testlibs-1/tests/COPYING":     "test fixture, not a licence of the library",
+		"testlibs-1/LICENSES/MIT.txt":  "reuse licence",
 		"testlibs-1/main.c":            "int main;",
 		"testlibs-1/a/b/c/d/COPYING":   "too deep",
 		"testlibs-1/../escape/COPYING": "hostile",
@@ -75,7 +76,7 @@ func TestLicenceFromDepsStackTarball(t *testing.T) {
 		got[f.Name] = true
 	}
 	top := "qemu-0.1.0-test-win64/LICENSES/testlibs/"
-	for _, n := range []string{"COPYING", "src/LICENSE.txt"} {
+	for _, n := range []string{"COPYING", "src/LICENSE.txt", "LICENSES/MIT.txt"} {
 		if !got[top+n] {
 			t.Errorf("archive lacks %s", top+n)
 		}
