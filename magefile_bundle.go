@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"time"
 
@@ -44,6 +46,16 @@ func smokeArchive(ctx context.Context, cfg config.Config, archive string) (*smok
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}
 	return rep, nil
+}
+
+// smokeAvailable says whether this host can run the smoke checks: Windows
+// itself, or wine on PATH.
+func smokeAvailable() bool {
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	_, err := exec.LookPath("wine")
+	return err == nil
 }
 
 // Archive bundles the newest finished build into dist/qemu-<version>-win64.zip (DLL closure, firmware, licences, README) with dist/SHA256SUMS. Reads QEMUPACK_CACHE, QEMUPACK_DIST, QEMUPACK_SYSROOT, CROSS_PREFIX, SOURCE_DATE_EPOCH.

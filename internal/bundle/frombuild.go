@@ -15,16 +15,16 @@ import (
 // BuildRecord is the part of the build step's result.json
 // (<cache>/build/<version>-<key>/result.json) the bundle reads.
 type BuildRecord struct {
-	StageDir      string            `json:"StageDir"`
-	Version       string            `json:"Version"`
-	Flavor        string            `json:"Flavor"`
-	SourceOrigin  string            `json:"SourceOrigin"`
-	Patches       []string          `json:"Patches"`
-	Targets       []string          `json:"Targets"`
-	DLLSearchDirs []string          `json:"DLLSearchDirs"`
-	FirmwareDirs  []string          `json:"FirmwareDirs"`
-	LicenseFiles  map[string]string `json:"LicenseFiles"`
-	ConfigureArgs []string          `json:"ConfigureArgs"`
+	StageDir      string            `json:"stage_dir"`
+	Version       string            `json:"version"`
+	Flavor        string            `json:"flavor"`
+	SourceOrigin  string            `json:"source_origin"`
+	Patches       []string          `json:"patches"`
+	Targets       []string          `json:"targets"`
+	DLLSearchDirs []string          `json:"dll_search_dirs"`
+	FirmwareDirs  []string          `json:"firmware_dirs"`
+	LicenseFiles  map[string]string `json:"license_files"`
+	ConfigureArgs []string          `json:"configure_args"`
 }
 
 // FullVersion is the version the archive is named by: the real version,

@@ -1,9 +1,11 @@
 // Package pe reads what a Windows program or DLL needs from other DLLs: the
 // import directory and the delay-load import directory of PE32 and PE32+
-// files. The standard library's debug/pe parses the headers and sections
-// (which this package uses) but its ImportedLibraries returns nothing and
-// its ImportedSymbols drops imports by ordinal and ignores delay-load
-// imports, so both directories are walked here by hand.
+// files. The standard library's debug/pe is not used for this: its
+// ImportedLibraries returns nothing, its ImportedSymbols drops imports by
+// ordinal and ignores delay-load imports, and its NewFile decodes the whole
+// COFF symbol table, which in an unstripped QEMU is most of the work. The
+// headers and both directories are read here straight from the bytes,
+// every offset checked against the file's length.
 package pe
 
 import (
@@ -12,7 +14,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -91,57 +92,102 @@ const (
 
 // Open reads the file at path.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("pe: %w", err)
 	}
-	defer fh.Close()
-	f, err := Read(fh, path)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+	return Parse(data, path)
 }
 
-// Read reads a PE file from r; name is used in errors.
-func Read(r io.ReaderAt, name string) (f *File, err error) {
-	// debug/pe can panic on some malformed inputs; turn that into an error.
-	defer func() {
-		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("pe: %s: corrupt file (%v)", name, p)
-		}
-	}()
-	pf, err := pe.NewFile(r)
-	if err != nil {
-		return nil, fmt.Errorf("pe: %s: not a readable PE file: %w", name, err)
+// section is one section header.
+type section struct {
+	name            string
+	va, vsize       uint32
+	rawPtr, rawSize uint32
+}
+
+// Parse reads a PE file held in data; name is used in errors. The headers
+// are read here directly (debug/pe would also decode the whole COFF symbol
+// table, which in an unstripped QEMU is most of the work).
+func Parse(data []byte, name string) (*File, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("pe: %s: not a readable PE file: %s", name, fmt.Sprintf(format, args...))
 	}
-	defer pf.Close()
-	out := &File{Path: name, Machine: pf.Machine, DLL: pf.Characteristics&pe.IMAGE_FILE_DLL != 0}
-	var imageBase uint64
-	var dirs []pe.DataDirectory
-	switch oh := pf.OptionalHeader.(type) {
-	case *pe.OptionalHeader32:
-		out.PE32 = true
-		imageBase = uint64(oh.ImageBase)
-		dirs = oh.DataDirectory[:min(int(oh.NumberOfRvaAndSizes), len(oh.DataDirectory))]
-	case *pe.OptionalHeader64:
-		imageBase = oh.ImageBase
-		dirs = oh.DataDirectory[:min(int(oh.NumberOfRvaAndSizes), len(oh.DataDirectory))]
-	default:
+	if len(data) < 0x40 || data[0] != 'M' || data[1] != 'Z' {
+		return nil, bad("no MZ header")
+	}
+	nt := int64(binary.LittleEndian.Uint32(data[0x3c:]))
+	if nt+24 > int64(len(data)) || string(data[nt:nt+4]) != "PE\x00\x00" {
+		return nil, bad("no PE signature")
+	}
+	coff := data[nt+4 : nt+24]
+	out := &File{Path: name, Machine: binary.LittleEndian.Uint16(coff[0:])}
+	nsec := int64(binary.LittleEndian.Uint16(coff[2:]))
+	symPtr := int64(binary.LittleEndian.Uint32(coff[8:]))
+	nsym := int64(binary.LittleEndian.Uint32(coff[12:]))
+	optSize := int64(binary.LittleEndian.Uint16(coff[16:]))
+	out.DLL = binary.LittleEndian.Uint16(coff[18:])&pe.IMAGE_FILE_DLL != 0
+	optOff := nt + 24
+	if optSize == 0 {
 		return nil, fmt.Errorf("pe: %s: no optional header (an object file, not a program or DLL)", name)
 	}
-	img := &image{name: name, file: pf, pe32: out.PE32, base: imageBase}
-	if len(dirs) > pe.IMAGE_DIRECTORY_ENTRY_IMPORT && dirs[pe.IMAGE_DIRECTORY_ENTRY_IMPORT].VirtualAddress != 0 {
-		ims, err := img.imports(dirs[pe.IMAGE_DIRECTORY_ENTRY_IMPORT].VirtualAddress)
+	if optOff+optSize > int64(len(data)) || optSize < 2 {
+		return nil, bad("optional header cut short")
+	}
+	opt := data[optOff : optOff+optSize]
+	var imageBase uint64
+	var dirOff, countOff int
+	switch binary.LittleEndian.Uint16(opt) {
+	case 0x10b:
+		out.PE32 = true
+		dirOff, countOff = 96, 92
+		if len(opt) >= 32 {
+			imageBase = uint64(binary.LittleEndian.Uint32(opt[28:]))
+		}
+	case 0x20b:
+		dirOff, countOff = 112, 108
+		if len(opt) >= 32 {
+			imageBase = binary.LittleEndian.Uint64(opt[24:])
+		}
+	default:
+		return nil, bad("unknown optional header magic 0x%x", binary.LittleEndian.Uint16(opt))
+	}
+	dirs := map[int]pe.DataDirectory{}
+	if len(opt) >= countOff+4 {
+		n := int(binary.LittleEndian.Uint32(opt[countOff:]))
+		for i := 0; i < n && i < 16 && dirOff+8*i+8 <= len(opt); i++ {
+			dirs[i] = pe.DataDirectory{
+				VirtualAddress: binary.LittleEndian.Uint32(opt[dirOff+8*i:]),
+				Size:           binary.LittleEndian.Uint32(opt[dirOff+8*i+4:]),
+			}
+		}
+	}
+	secOff := optOff + optSize
+	if secOff+40*nsec > int64(len(data)) {
+		return nil, bad("section table cut short")
+	}
+	img := &image{name: name, data: data, pe32: out.PE32, base: imageBase}
+	for i := int64(0); i < nsec; i++ {
+		h := data[secOff+40*i : secOff+40*i+40]
+		img.sections = append(img.sections, section{
+			name:    strings.TrimRight(string(h[:8]), "\x00"),
+			vsize:   binary.LittleEndian.Uint32(h[8:]),
+			va:      binary.LittleEndian.Uint32(h[12:]),
+			rawSize: binary.LittleEndian.Uint32(h[16:]),
+			rawPtr:  binary.LittleEndian.Uint32(h[20:]),
+		})
+	}
+
+	if d := dirs[pe.IMAGE_DIRECTORY_ENTRY_IMPORT]; d.VirtualAddress != 0 {
+		ims, err := img.imports(d.VirtualAddress)
 		if err != nil {
 			return nil, err
 		}
 		out.Imports = append(out.Imports, ims...)
 	}
-	if len(dirs) > pe.IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT && dirs[pe.IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT].VirtualAddress != 0 {
+	if dd := dirs[pe.IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT]; dd.VirtualAddress != 0 {
 		// The table ends with a zero descriptor; its Size, when set, also
 		// bounds it (a table that fills it needs no terminator).
-		dd := dirs[pe.IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT]
 		limit := maxDescriptors
 		if n := int(dd.Size / 32); n > 0 && n < limit {
 			limit = n
@@ -151,24 +197,39 @@ func Read(r io.ReaderAt, name string) (f *File, err error) {
 			return nil, err
 		}
 		out.Imports = append(out.Imports, ims...)
-	} else {
+	} else if nsym > 0 && symPtr > 0 && symPtr+18*nsym <= int64(len(data)) {
 		// GNU ld (binutils 2.40, Debian 12) links dlltool's delay-load
 		// libraries (dlltool -y) without filling the delay-import data
 		// directory: the program works, because the delay helper is handed
 		// its descriptor directly, but the directory is zero. Unless the
 		// file was stripped, each descriptor is still named in the COFF
-		// symbol table as __DELAY_IMPORT_DESCRIPTOR_<lib>; read those.
-		for _, sym := range pf.Symbols {
-			if !strings.HasPrefix(sym.Name, "__DELAY_IMPORT_DESCRIPTOR_") || sym.SectionNumber <= 0 || int(sym.SectionNumber) > len(pf.Sections) {
-				continue
+		// symbol table as __DELAY_IMPORT_DESCRIPTOR_<lib>; read those. The
+		// name is longer than 8 bytes, so it lives in the string table
+		// after the symbols: when it is not there, skip the walk.
+		strtab := data[symPtr+18*nsym:]
+		const marker = "__DELAY_IMPORT_DESCRIPTOR_"
+		if bytes.Contains(strtab, []byte(marker)) {
+			for i := int64(0); i < nsym; i++ {
+				sym := data[symPtr+18*i : symPtr+18*i+18]
+				aux := int64(sym[17])
+				if binary.LittleEndian.Uint32(sym[0:]) == 0 {
+					off := int(binary.LittleEndian.Uint32(sym[4:]))
+					if off < len(strtab) && bytes.HasPrefix(strtab[off:], []byte(marker)) {
+						symName := string(strtab[off : off+max(bytes.IndexByte(strtab[off:], 0), 0)])
+						secNum := int16(binary.LittleEndian.Uint16(sym[12:]))
+						if secNum > 0 && int(secNum) <= len(img.sections) {
+							rva := img.sections[secNum-1].va + binary.LittleEndian.Uint32(sym[8:])
+							ims, err := img.delayImports(rva, 1)
+							if err != nil {
+								return nil, fmt.Errorf("%w (descriptor named by symbol %s)", err, symName)
+							}
+							out.Imports = append(out.Imports, ims...)
+							out.DelayFromSymbols = true
+						}
+					}
+				}
+				i += aux
 			}
-			rva := pf.Sections[sym.SectionNumber-1].VirtualAddress + sym.Value
-			ims, err := img.delayImports(rva, 1)
-			if err != nil {
-				return nil, fmt.Errorf("%w (descriptor named by symbol %s)", err, sym.Name)
-			}
-			out.Imports = append(out.Imports, ims...)
-			out.DelayFromSymbols = true
 		}
 	}
 	return out, nil
@@ -176,11 +237,11 @@ func Read(r io.ReaderAt, name string) (f *File, err error) {
 
 // image maps relative virtual addresses to bytes of the sections.
 type image struct {
-	name  string
-	file  *pe.File
-	pe32  bool
-	base  uint64
-	cache map[*pe.Section][]byte
+	name     string
+	data     []byte
+	sections []section
+	pe32     bool
+	base     uint64
 }
 
 var errOutside = errors.New("outside every section")
@@ -188,24 +249,17 @@ var errOutside = errors.New("outside every section")
 // at returns the bytes of the section holding rva, from rva to the end of
 // that section's data in the file.
 func (m *image) at(rva uint32) ([]byte, error) {
-	for _, s := range m.file.Sections {
-		size := max(s.VirtualSize, s.Size)
-		if rva < s.VirtualAddress || rva-s.VirtualAddress >= size {
+	for _, s := range m.sections {
+		size := max(s.vsize, s.rawSize)
+		if rva < s.va || rva-s.va >= size {
 			continue
 		}
-		if m.cache == nil {
-			m.cache = map[*pe.Section][]byte{}
+		end := int64(s.rawPtr) + int64(s.rawSize)
+		if end > int64(len(m.data)) {
+			return nil, fmt.Errorf("section %s is cut short in the file (%d of %d bytes)", s.name, max(int64(len(m.data))-int64(s.rawPtr), 0), s.rawSize)
 		}
-		data, ok := m.cache[s]
-		if !ok {
-			var err error
-			data, err = s.Data()
-			if err != nil {
-				return nil, fmt.Errorf("section %s is cut short in the file (%v)", strings.TrimRight(s.Name, "\x00"), err)
-			}
-			m.cache[s] = data
-		}
-		off := rva - s.VirtualAddress
+		data := m.data[s.rawPtr:end]
+		off := rva - s.va
 		if off >= uint32(len(data)) {
 			// Inside the section's memory image but past its data in the
 			// file: that memory is zero-filled when loaded.

@@ -119,7 +119,7 @@ func TestDelayDirectoryFilled(t *testing.T) {
 	}
 	binary.LittleEndian.PutUint32(b[off:], delayDescriptorRVA(t, fx.Main))
 	binary.LittleEndian.PutUint32(b[off+4:], 32)
-	f, err := Read(bytes.NewReader(b), "patched main.exe")
+	f, err := Parse(b, "patched main.exe")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestBadFiles(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Read(bytes.NewReader(c.data), name)
+			_, err := Parse(c.data, name)
 			if err == nil {
 				t.Fatal("no error for a bad file")
 			}
@@ -233,4 +233,38 @@ func patch32(b []byte, off int, v uint32) []byte {
 	c := bytes.Clone(b)
 	binary.LittleEndian.PutUint32(c[off:], v)
 	return c
+}
+
+// Cut and damaged copies of a real file must give an error or a result,
+// never a panic or a hang.
+func TestDamagedCopiesNeverPanic(t *testing.T) {
+	fx := petest.Build(t)
+	good, err := os.ReadFile(fx.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(good); n += 97 {
+		Parse(good[:n], "cut")
+	}
+	for i := 0; i < 0x600 && i < len(good); i++ {
+		for _, v := range []byte{0x00, 0xff, 0x7f} {
+			b := bytes.Clone(good)
+			b[i] = v
+			Parse(b, "flipped")
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	fx := petest.Build(f)
+	for _, p := range []string{fx.Main, fx.LibA, fx.LibD} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		Parse(b, "fuzz")
+	})
 }

@@ -158,16 +158,43 @@ func (r *Runner) Command(ctx context.Context, name, dir, exe string, args []stri
 	return out.String(), err
 }
 
+// boot creates the prefix with wineboot --init.
+func (r *Runner) boot(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := os.MkdirAll(r.LogDir, 0o755); err != nil {
+		return fmt.Errorf("smoke: %w", err)
+	}
+	logPath := filepath.Join(r.LogDir, "wineboot.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("smoke: %w", err)
+	}
+	defer log.Close()
+	cmd := exec.CommandContext(ctx, r.Wine, "wineboot", "--init")
+	cmd.Env, cmd.Stdout, cmd.Stderr = r.Env, log, log
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(logPath)
+		return fmt.Errorf("smoke: creating a fresh wine prefix (wine wineboot --init): %w\n%s", err, tail(string(b), 20))
+	}
+	return nil
+}
+
+// wineserver is the server program of the wine in use.
+func (r *Runner) wineserver() string {
+	ws := filepath.Join(filepath.Dir(r.Wine), "wineserver")
+	if _, err := os.Stat(ws); err != nil {
+		return "wineserver"
+	}
+	return ws
+}
+
 // Close stops the prefix's wineserver.
 func (r *Runner) Close() {
 	if r.Wine == "" {
 		return
 	}
-	ws := filepath.Join(filepath.Dir(r.Wine), "wineserver")
-	if _, err := os.Stat(ws); err != nil {
-		ws = "wineserver"
-	}
-	cmd := exec.Command(ws, "-k")
+	cmd := exec.Command(r.wineserver(), "-k")
 	cmd.Env = r.Env
 	cmd.Run()
 }
@@ -222,6 +249,11 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Top = top
+	if o.Version == "" {
+		// qemu-7.2.22-debian-win64 -> 7.2.22, what -version prints.
+		v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(top), "qemu-"), "-win64")
+		o.Version, _, _ = strings.Cut(v, "-")
+	}
 	rep.Steps = append(rep.Steps, Step{Name: "unpack", Took: time.Since(t0)})
 	o.logf("smoke: unpacked into %s", top)
 
@@ -245,8 +277,20 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 
 	if r.Wine != "" {
 		t := time.Now()
-		if _, err := r.Command(ctx, "wineboot", cwd, "wineboot", []string{"--init"}, o.Timeout, nil); err != nil {
-			return nil, fmt.Errorf("smoke: creating a fresh wine prefix: %w", err)
+		// A persistent wineserver for this prefix (stopped by Close): each
+		// program then starts in well under a second instead of paying for
+		// a new server.
+		// Its output goes to /dev/null, not a pipe: the server lives on
+		// after the starting process exits and would hold a pipe open.
+		ws := exec.CommandContext(ctx, r.wineserver(), "-p")
+		ws.Env = r.Env
+		if err := ws.Run(); err != nil {
+			return nil, fmt.Errorf("smoke: starting wineserver -p: %w", err)
+		}
+		// wineboot leaves wine's services running on the persistent server,
+		// holding its output open: write it to a file, not a pipe.
+		if err := r.boot(ctx, o.Timeout); err != nil {
+			return nil, err
 		}
 		rep.Steps = append(rep.Steps, Step{Name: "fresh wine prefix", Took: time.Since(t)})
 		o.logf("smoke: fresh wine prefix %s (%s)", r.Prefix, time.Since(t).Round(100*time.Millisecond))
