@@ -240,3 +240,9 @@ func archiveBase() string {
 	}
 	return "https://deb.debian.org/debian/"
 }
+
+// DSC returns the URL and SHA-256 of a Debian source package's .dsc from
+// the local apt lists ("" when the lists do not have that version).
+func (d *Debian) DSC(ctx context.Context, src, version string) (string, string) {
+	return d.dsc(ctx, src, version)
+}
