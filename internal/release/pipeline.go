@@ -181,6 +181,12 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 			Work: filepath.Join(in.Work, "nsis"),
 		}
 		if in.Signer != nil {
+			cmd, cleanup, err := in.Signer.Command()
+			if err != nil {
+				return out, err
+			}
+			defer cleanup()
+			opts.SignUninstaller = cmd
 			opts.Finalize = func(ctx context.Context, p string) error { return in.Signer.Files(ctx, []string{p}) }
 		}
 		in.log("release: making the installer with makensis")
