@@ -26,8 +26,13 @@ import (
 
 // Release builds QEMU and writes the release files to dist/: the zip with its SBOM inside, the NSIS installer, <name>.spdx.json and SHA256SUMS; programs, DLLs and installer are Authenticode-signed when a certificate is given. Reads what bundle reads plus QEMUPACK_SIGN_PFX + QEMUPACK_SIGN_PASSWORD (or QEMUPACK_SIGN_CERT + QEMUPACK_SIGN_KEY), QEMUPACK_SIGN_TIMESTAMP_URL.
 func Release(ctx context.Context) error {
-	if _, err := sign.FromEnv(os.Getenv); err != nil { // before the long build
+	// A wrong or missing password is reported before the long build.
+	if s, err := sign.FromEnv(os.Getenv); err != nil {
 		return err
+	} else if s != nil {
+		if err := s.Check(); err != nil {
+			return err
+		}
 	}
 	mg.CtxDeps(ctx, Bundle)
 	return releaseFiles(ctx, "release", true)
