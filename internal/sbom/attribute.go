@@ -106,6 +106,11 @@ func (a Attributor) Attribute(stageDir string, origins map[string]string, skip .
 		}
 		comp, ok := a.owner(origin)
 		if !ok {
+			// A hard link or copy of a file an owner has (e.g. the deps
+			// step's merged stack prefix links each library's files).
+			comp, ok = a.ownerOfSame(origin, byName[strings.ToLower(filepath.Base(origin))])
+		}
+		if !ok {
 			if a.Host == nil {
 				problems = append(problems, fmt.Sprintf("%s: copied from %s, which no component claims", rel, origin))
 				continue
@@ -160,6 +165,41 @@ func (a Attributor) find(rel, full string, byName map[string][]string) string {
 		}
 	}
 	return cands[0]
+}
+
+// ownerOfSame returns the owner of a candidate that is the same file as
+// path (a hard link) or has the same content.
+func (a Attributor) ownerOfSame(path string, cands []string) (Component, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Component{}, false
+	}
+	var data []byte
+	for _, c := range cands {
+		comp, ok := a.owner(c)
+		if !ok {
+			continue
+		}
+		ci, err := os.Stat(c)
+		if err != nil {
+			continue
+		}
+		if os.SameFile(fi, ci) {
+			return comp, true
+		}
+		if ci.Size() != fi.Size() {
+			continue
+		}
+		if data == nil {
+			if data, err = os.ReadFile(path); err != nil {
+				return Component{}, false
+			}
+		}
+		if other, err := os.ReadFile(c); err == nil && bytes.Equal(data, other) {
+			return comp, true
+		}
+	}
+	return Component{}, false
 }
 
 // owner returns the component whose folder or file list holds path.

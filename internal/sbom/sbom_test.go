@@ -279,3 +279,25 @@ func TestValidateRejectsIncompleteDocs(t *testing.T) {
 		t.Error("a component without a version was accepted")
 	}
 }
+
+// TestAttributeThroughMergedPrefix: the deps step links every library's
+// files into one merged prefix; a DLL the bundle took from there belongs
+// to the library whose prefix holds the same file.
+func TestAttributeThroughMergedPrefix(t *testing.T) {
+	requireDpkg(t)
+	f := newFixture(t)
+	stack := filepath.Join(filepath.Dir(f.prefix), "stack-1234", "bin")
+	os.MkdirAll(stack, 0o755)
+	if err := os.Link(filepath.Join(f.prefix, "bin", "greet.dll"), filepath.Join(stack, "greet.dll")); err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := f.attr.Attribute(f.stage, map[string]string{"greet.dll": filepath.Join(stack, "greet.dll")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range files {
+		if fl.Path == "greet.dll" && fl.Component != "greet" {
+			t.Errorf("greet.dll from the merged prefix: component %q", fl.Component)
+		}
+	}
+}
