@@ -356,6 +356,9 @@ func verify(file string, items []item) error {
 // replacing the file atomically.
 func WriteSums(dir, name, sum string) error {
 	sumsPath := filepath.Join(dir, "SHA256SUMS")
+	if err := CleanStale(sumsPath); err != nil {
+		return err
+	}
 	lines := map[string]string{name: sum}
 	if old, err := os.ReadFile(sumsPath); err == nil {
 		for _, l := range strings.Split(string(old), "\n") {
@@ -382,7 +385,7 @@ func WriteSums(dir, name, sum string) error {
 }
 
 func writeAtomic(dest string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".partial-*")
+	tmp, err := os.CreateTemp(filepath.Dir(dest), tempPrefix(dest)+"*")
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -480,4 +481,64 @@ func TestReadBackCatchesDifferences(t *testing.T) {
 	if err := verify(evil, one); err == nil || !strings.Contains(err.Error(), "escapes") {
 		t.Errorf("escaping entry: %v", err)
 	}
+}
+
+// A real kill -9 in the middle of writing: a child process (this test
+// binary again) writes an archive slowly and is killed; dist then holds no
+// zip, only the temp file, and the next run removes that and completes.
+func TestKilledMidArchive(t *testing.T) {
+	if dest := os.Getenv("QEMUPACK_TEST_SLOW_ARCHIVE"); dest != "" {
+		spec := Spec{Top: "q", Time: DefaultEpoch}
+		for i := 0; i < 200; i++ {
+			spec.Entries = append(spec.Entries, Entry{Name: fmt.Sprintf("f%03d.bin", i), Data: bytes.Repeat([]byte{byte(i)}, 64<<10)})
+		}
+		_, err := writeZip(context.Background(), spec, dest, writeOptions{wrap: func(w io.Writer) io.Writer { return &slowWriter{w: w, marker: dest + ".started"} }})
+		t.Fatalf("the slow archive was not killed: %v", err)
+	}
+	dist := t.TempDir()
+	dest := filepath.Join(dist, "q.zip")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledMidArchive$")
+	cmd.Env = append(os.Environ(), "QEMUPACK_TEST_SLOW_ARCHIVE="+dest)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(dest + ".started"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the child never started writing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill() // SIGKILL: no deferred clean-up runs
+	cmd.Wait()
+	os.Remove(dest + ".started")
+	got := distFiles(t, dist)
+	if len(got) != 1 || !strings.HasPrefix(got[0], tempPrefix(dest)) {
+		t.Fatalf("after kill -9 dist holds %v, want only the temp file", got)
+	}
+	if _, err := WriteZip(context.Background(), Spec{Top: "q", Entries: []Entry{{Name: "a", Data: []byte("a")}}}, dest); err != nil {
+		t.Fatal(err)
+	}
+	if got := distFiles(t, dist); !slices.Equal(got, []string{"q.zip"}) {
+		t.Fatalf("after the rerun dist holds %v", got)
+	}
+}
+
+type slowWriter struct {
+	w      io.Writer
+	marker string
+	once   bool
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	if !s.once {
+		s.once = true
+		os.WriteFile(s.marker, nil, 0o644)
+	}
+	time.Sleep(50 * time.Millisecond)
+	return s.w.Write(p)
 }

@@ -181,6 +181,12 @@ func fileSum(path string) (string, int64, error) {
 // Resolve fails with a *ConflictError. Every DLL found nowhere and not
 // Windows' own is reported at once in a *MissingError.
 func Resolve(roots []string, dirs []SearchDir) (*Closure, error) {
+	return resolveWith(roots, dirs, pe.Open)
+}
+
+// resolveWith is Resolve with another import reader (the benchmark's
+// objdump baseline).
+func resolveWith(roots []string, dirs []SearchDir, open func(string) (*pe.File, error)) (*Closure, error) {
 	ix, err := newIndex(dirs)
 	if err != nil {
 		return nil, err
@@ -206,7 +212,7 @@ func Resolve(roots []string, dirs []SearchDir) (*Closure, error) {
 			continue
 		}
 		seenFile[path] = true
-		f, err := pe.Open(path)
+		f, err := open(path)
 		if err != nil {
 			return nil, fmt.Errorf("bundle: %w", err)
 		}

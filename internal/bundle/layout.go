@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,7 +26,7 @@ type Input struct {
 	// /usr/lib/ipxe/qemu, /usr/share/qemu).
 	FirmwareDirs []string
 	// Licenses maps a component ("QEMU", or a DLL's lower-case name) to its
-	// licence files. Components not named here are found by FindLicense.
+	// licence files. Other components are found as licenseFinder describes.
 	Licenses   map[string][]string
 	BuildNotes []string  // lines for README.txt's "how it was built"
 	Time       time.Time // entry time stamps (EpochTime)
@@ -212,147 +211,6 @@ func findIn(dirs []string, name string) string {
 	return ""
 }
 
-// component is one licensed part of the bundle.
-type component struct {
-	Name  string   // folder under LICENSES/
-	Files []string // licence files
-	Parts []string // what in the bundle it covers
-}
-
-// licenses finds the licence files of QEMU and of every component.
-func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component, error) {
-	comps := map[string]*component{}
-	add := func(name string, files []string, part string) {
-		c := comps[name]
-		if c == nil {
-			c = &component{Name: name, Files: files}
-			comps[name] = c
-		}
-		c.Parts = append(c.Parts, part)
-	}
-	q := in.Licenses["QEMU"]
-	if len(q) == 0 {
-		return nil, nil, fmt.Errorf("bundle: no licence file for QEMU itself (Input.Licenses[\"QEMU\"]: COPYING and COPYING.LIB of the source tree)")
-	}
-	add("QEMU", q, "qemu-*.exe")
-	owners := &dpkgOwners{}
-	var missing []string
-	need := func(part, path string) {
-		if files, ok := in.Licenses[strings.ToLower(filepath.Base(path))]; ok {
-			add(strings.ToLower(filepath.Base(path)), files, part)
-			return
-		}
-		name, files := FindLicense(path, owners)
-		if name == "" {
-			missing = append(missing, fmt.Sprintf("%s (%s)", part, path))
-			return
-		}
-		add(name, files, part)
-	}
-	for _, d := range cl.DLLs {
-		need(d.Name, d.Path)
-	}
-	fwNames := make([]string, 0, len(fw))
-	for n := range fw {
-		fwNames = append(fwNames, n)
-	}
-	sort.Strings(fwNames)
-	for _, n := range fwNames {
-		need(n, fw[n])
-	}
-	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("bundle: no licence found for:\n  %s\nfix: a library built by qemupack must install its licence files under <prefix>/share/licenses/<name>/; a host file must belong to a Debian package (its /usr/share/doc/<package>/copyright is used)",
-			strings.Join(missing, "\n  "))
-	}
-	var out []Entry
-	var list []component
-	for _, name := range sortedCompNames(comps) {
-		c := comps[name]
-		sort.Strings(c.Parts)
-		list = append(list, *c)
-		for _, f := range c.Files {
-			out = append(out, Entry{Name: "LICENSES/" + name + "/" + filepath.Base(f), Source: f})
-		}
-	}
-	return out, list, nil
-}
-
-func sortedCompNames(m map[string]*component) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// FindLicense finds the licence of a file that goes into the bundle:
-//   - a file in <prefix>/bin or <prefix>/lib whose prefix has
-//     share/licenses/<name>/ (how qemupack's deps step installs them);
-//   - a file a Debian package installed: that package's
-//     /usr/share/doc/<package>/copyright.
-//
-// It returns "" when neither applies.
-func FindLicense(path string, owners *dpkgOwners) (string, []string) {
-	prefix := filepath.Dir(filepath.Dir(path))
-	if ds, err := os.ReadDir(filepath.Join(prefix, "share", "licenses")); err == nil {
-		for _, d := range ds {
-			if !d.IsDir() {
-				continue
-			}
-			fs, _ := filepath.Glob(filepath.Join(prefix, "share", "licenses", d.Name(), "*"))
-			if len(fs) > 0 {
-				sort.Strings(fs)
-				return d.Name(), fs
-			}
-		}
-	}
-	if pkg := owners.owner(path); pkg != "" {
-		c := filepath.Join("/usr/share/doc", pkg, "copyright")
-		if _, err := os.Stat(c); err == nil {
-			return pkg, []string{c}
-		}
-	}
-	return "", nil
-}
-
-// dpkgOwners answers "which Debian package installed this file" from
-// dpkg's file lists, read once.
-type dpkgOwners struct {
-	loaded bool
-	byPath map[string]string
-}
-
-func (o *dpkgOwners) owner(path string) string {
-	if !o.loaded {
-		o.loaded = true
-		o.byPath = map[string]string{}
-		lists, _ := filepath.Glob("/var/lib/dpkg/info/*.list")
-		for _, l := range lists {
-			pkg := strings.TrimSuffix(filepath.Base(l), ".list")
-			pkg, _, _ = strings.Cut(pkg, ":")
-			f, err := os.Open(l)
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				o.byPath[sc.Text()] = pkg
-			}
-			f.Close()
-		}
-	}
-	if p, ok := o.byPath[path]; ok {
-		return p
-	}
-	// A file reached through a link (e.g. /usr/share/qemu/bios-microvm.bin
-	// -> qboot.rom) belongs to the package of either name.
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		return o.byPath[real]
-	}
-	return ""
-}
-
 // readme is README.txt: what the archive is, how it was built, how to start it.
 func readme(in Input, cl *Closure, comps []component) []byte {
 	var b strings.Builder
@@ -412,9 +270,27 @@ func readme(in Input, cl *Closure, comps []component) []byte {
 	w("Licences: LICENSES\\ holds the licence of QEMU (GPL-2.0, some parts other")
 	w("compatible licences) and of every bundled component:")
 	for _, c := range comps {
-		w("  LICENSES\\%s\\ covers %s", c.Name, strings.Join(c.Parts, ", "))
+		w("  LICENSES\\%s\\ covers %s", c.Name, strings.Join(summarize(c.Parts), ", "))
 	}
 	return []byte(b.String())
+}
+
+// summarize shortens a list of archive paths for README.txt: the keymaps
+// become one item, and paths are written the Windows way.
+func summarize(parts []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if strings.HasPrefix(p, "share/keymaps/") {
+			p = "share/keymaps/*"
+		}
+		p = strings.ReplaceAll(p, "/", "\\")
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Bundle lays out the archive, skips it when an identical one is already

@@ -91,12 +91,13 @@ const (
 
 // Open reads the file at path.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	// One read of the whole file: debug/pe reads the COFF symbol table
+	// entry by entry, which costs a system call each on an *os.File.
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("pe: %w", err)
 	}
-	defer fh.Close()
-	f, err := Read(fh, path)
+	f, err := Read(bytes.NewReader(data), path)
 	if err != nil {
 		return nil, err
 	}

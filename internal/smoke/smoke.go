@@ -222,6 +222,11 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Top = top
+	if o.Version == "" {
+		// qemu-7.2.22-debian-win64 -> 7.2.22, what -version prints.
+		v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(top), "qemu-"), "-win64")
+		o.Version, _, _ = strings.Cut(v, "-")
+	}
 	rep.Steps = append(rep.Steps, Step{Name: "unpack", Took: time.Since(t0)})
 	o.logf("smoke: unpacked into %s", top)
 

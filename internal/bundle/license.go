@@ -1,0 +1,361 @@
+package bundle
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/mholt/archives"
+)
+
+// component is one licensed part of the bundle.
+type component struct {
+	Name  string        // folder under LICENSES/
+	Files []licenseFile // its licence files
+	Parts []string      // what in the bundle it covers
+}
+
+type licenseFile struct {
+	Rel  string // path below LICENSES/<name>/
+	Path string // on disk
+}
+
+func plainFiles(paths []string) []licenseFile {
+	var out []licenseFile
+	for _, p := range paths {
+		out = append(out, licenseFile{Rel: filepath.Base(p), Path: p})
+	}
+	return out
+}
+
+// licenses finds the licence files of QEMU and of every component.
+func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component, error) {
+	comps := map[string]*component{}
+	add := func(name string, files []licenseFile, part string) {
+		c := comps[name]
+		if c == nil {
+			c = &component{Name: name, Files: files}
+			comps[name] = c
+		}
+		c.Parts = append(c.Parts, part)
+	}
+	q := in.Licenses["QEMU"]
+	if len(q) == 0 {
+		return nil, nil, fmt.Errorf("bundle: no licence file for QEMU itself (Input.Licenses[\"QEMU\"]: COPYING and COPYING.LIB of the source tree)")
+	}
+	add("QEMU", plainFiles(q), "qemu-*.exe")
+	var paths []string
+	for _, d := range cl.DLLs {
+		paths = append(paths, d.Path)
+	}
+	for _, p := range fw {
+		paths = append(paths, p)
+	}
+	lf := &licenseFinder{owners: newDpkgOwners(paths), extractTo: in.StampDir}
+	var missing []string
+	need := func(part, path string) error {
+		if files, ok := in.Licenses[strings.ToLower(filepath.Base(path))]; ok {
+			add(strings.ToLower(filepath.Base(path)), plainFiles(files), part)
+			return nil
+		}
+		name, files, err := lf.find(path)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			missing = append(missing, fmt.Sprintf("%s (%s)", part, path))
+			return nil
+		}
+		add(name, files, part)
+		return nil
+	}
+	for _, d := range cl.DLLs {
+		if err := need(d.Name, d.Path); err != nil {
+			return nil, nil, err
+		}
+	}
+	fwNames := make([]string, 0, len(fw))
+	for n := range fw {
+		fwNames = append(fwNames, n)
+	}
+	sort.Strings(fwNames)
+	for _, n := range fwNames {
+		if err := need(n, fw[n]); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("bundle: no licence found for:\n  %s\nfix: a library built by qemupack must install its licence files under <prefix>/share/licenses/<name>/ (or keep its source tarball in the cache); a host file must belong to a Debian package (its /usr/share/doc/<package>/copyright is used)",
+			strings.Join(missing, "\n  "))
+	}
+	var out []Entry
+	var list []component
+	names := make([]string, 0, len(comps))
+	for k := range comps {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := comps[name]
+		sort.Strings(c.Parts)
+		list = append(list, *c)
+		for _, f := range c.Files {
+			out = append(out, Entry{Name: "LICENSES/" + name + "/" + f.Rel, Source: f.Path})
+		}
+	}
+	return out, list, nil
+}
+
+// licenseFinder finds the licence of a file that goes into the bundle,
+// in this order:
+//   - a DLL in the bin folder of one of qemupack's deps prefixes: for a
+//     merged stack prefix (stack.json) the library's own prefix is found
+//     first; then <prefix>/share/licenses/<name>/, or, when the library did
+//     not install its licence, the licence files (COPYING*, LICENSE*, ...)
+//     of the source tarball the prefix was built from
+//     (<cache>/sources/<sha256>/<file>, named in .qemupack-dep.json),
+//     extracted once into extractTo;
+//   - a prefix with share/licenses/<one folder>/;
+//   - a file a Debian package installed: /usr/share/doc/<package>/copyright.
+type licenseFinder struct {
+	owners    *dpkgOwners
+	extractTo string
+	memo      map[string]licenseResult
+}
+
+type licenseResult struct {
+	name  string
+	files []licenseFile
+}
+
+type depRecord struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Source  string `json:"source"`
+	SHA256  string `json:"sha256"`
+}
+
+type stackRecord struct {
+	Libs []struct {
+		Name   string `json:"name"`
+		Prefix string `json:"prefix"`
+	} `json:"libs"`
+}
+
+func (lf *licenseFinder) find(file string) (string, []licenseFile, error) {
+	prefix := filepath.Dir(filepath.Dir(file))
+	if b, err := os.ReadFile(filepath.Join(prefix, "stack.json")); err == nil {
+		var st stackRecord
+		if err := json.Unmarshal(b, &st); err != nil {
+			return "", nil, fmt.Errorf("bundle: %s: %w", filepath.Join(prefix, "stack.json"), err)
+		}
+		for _, l := range st.Libs {
+			if _, err := os.Stat(filepath.Join(l.Prefix, "bin", filepath.Base(file))); err == nil {
+				prefix = l.Prefix
+				break
+			}
+		}
+	}
+	if r, ok := lf.memo[prefix]; ok {
+		return r.name, r.files, nil
+	}
+	name, files, err := lf.findInPrefix(prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	if name == "" {
+		if pkg := lf.owners.owner(file); pkg != "" {
+			c := filepath.Join("/usr/share/doc", pkg, "copyright")
+			if _, err := os.Stat(c); err == nil {
+				return pkg, plainFiles([]string{c}), nil
+			}
+		}
+		return "", nil, nil
+	}
+	if lf.memo == nil {
+		lf.memo = map[string]licenseResult{}
+	}
+	lf.memo[prefix] = licenseResult{name, files}
+	return name, files, nil
+}
+
+func (lf *licenseFinder) findInPrefix(prefix string) (string, []licenseFile, error) {
+	var dep depRecord
+	b, err := os.ReadFile(filepath.Join(prefix, ".qemupack-dep.json"))
+	hasDep := err == nil && json.Unmarshal(b, &dep) == nil && dep.Name != ""
+	licDir := filepath.Join(prefix, "share", "licenses")
+	if hasDep {
+		if files := licenseFilesUnder(filepath.Join(licDir, dep.Name)); len(files) > 0 {
+			return dep.Name, files, nil
+		}
+		if dep.Source != "" && dep.SHA256 != "" && lf.extractTo != "" {
+			tarball := filepath.Join(filepath.Dir(filepath.Dir(prefix)), "sources", dep.SHA256, dep.Source)
+			if _, err := os.Stat(tarball); err == nil {
+				files, err := extractLicenses(tarball, filepath.Join(lf.extractTo, "licenses", dep.SHA256[:16]))
+				if err != nil {
+					return "", nil, err
+				}
+				if len(files) > 0 {
+					return dep.Name, files, nil
+				}
+			}
+		}
+		return "", nil, nil
+	}
+	if ds, err := os.ReadDir(licDir); err == nil && len(ds) == 1 && ds[0].IsDir() {
+		if files := licenseFilesUnder(filepath.Join(licDir, ds[0].Name())); len(files) > 0 {
+			return ds[0].Name(), files, nil
+		}
+	}
+	return "", nil, nil
+}
+
+func licenseFilesUnder(dir string) []licenseFile {
+	var out []licenseFile
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, licenseFile{Rel: filepath.ToSlash(rel), Path: p})
+		}
+		return nil
+	})
+	return out
+}
+
+// licenseName matches the usual names of licence files.
+var licenseName = regexp.MustCompile(`(?i)^(copying|licen[cs]e|copyright|notice)([.-].*)?$`)
+
+// extractLicenses copies the licence files of a source tarball (those
+// named like COPYING or LICENSE, at most three folders deep, not in test
+// folders, and everything in a top-level LICENSES/ folder) into dir, once,
+// and lists them.
+func extractLicenses(tarball, dir string) ([]licenseFile, error) {
+	done := filepath.Join(dir, ".complete")
+	if _, err := os.Stat(done); err == nil {
+		files := licenseFilesUnder(dir)
+		var out []licenseFile
+		for _, f := range files {
+			if f.Rel != ".complete" {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
+	os.RemoveAll(dir)
+	f, err := os.Open(tarball)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	format, stream, err := archives.Identify(ctx, tarball, f)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: licence files from %s: %w", tarball, err)
+	}
+	ex, ok := format.(archives.Extractor)
+	if !ok {
+		return nil, fmt.Errorf("bundle: licence files from %s: not an archive", tarball)
+	}
+	err = ex.Extract(ctx, stream, func(ctx context.Context, fi archives.FileInfo) error {
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(fi.NameInArchive, "./"), "/")
+		parts := strings.Split(name, "/")
+		// REUSE-style trees (glib) keep the texts in LICENSES/<SPDX id>.txt.
+		inLicenses := len(parts) == 3 && strings.EqualFold(parts[1], "licenses")
+		if len(parts) < 2 || len(parts) > 4 || CheckName(name) != nil || (!inLicenses && !licenseName.MatchString(parts[len(parts)-1])) {
+			return nil
+		}
+		for _, p := range parts[1 : len(parts)-1] {
+			if strings.Contains(strings.ToLower(p), "test") {
+				return nil
+			}
+		}
+		rel := strings.Join(parts[1:], "/") // below the tarball's top folder
+		dest := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return err
+		}
+		in, err := fi.Open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(dest)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bundle: licence files from %s: %w", tarball, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return nil, err
+	}
+	return extractLicenses(tarball, dir)
+}
+
+// dpkgOwners answers "which Debian package installed this file" for a
+// known set of paths, from dpkg's file lists (read once, keeping only the
+// lines asked about).
+type dpkgOwners struct {
+	byPath map[string]string
+}
+
+func newDpkgOwners(paths []string) *dpkgOwners {
+	o := &dpkgOwners{byPath: map[string]string{}}
+	want := map[string]bool{}
+	for _, p := range paths {
+		want[p] = true
+		// A file reached through a link (e.g. /usr/share/qemu/bios-microvm.bin
+		// -> qboot.rom) belongs to the package of either name.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			want[real] = true
+		}
+	}
+	lists, _ := filepath.Glob("/var/lib/dpkg/info/*.list")
+	for _, l := range lists {
+		pkg := strings.TrimSuffix(filepath.Base(l), ".list")
+		pkg, _, _ = strings.Cut(pkg, ":")
+		f, err := os.Open(l)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if want[sc.Text()] {
+				o.byPath[sc.Text()] = pkg
+			}
+		}
+		f.Close()
+	}
+	return o
+}
+
+func (o *dpkgOwners) owner(path string) string {
+	if p, ok := o.byPath[path]; ok {
+		return p
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return o.byPath[real]
+	}
+	return ""
+}
