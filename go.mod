@@ -9,7 +9,7 @@ require (
 	github.com/mholt/archives v0.1.5
 	github.com/rhysd/actionlint v1.7.12
 	github.com/spdx/tools-golang v0.5.5
-	github.com/ulikunitz/xz v0.5.15
+	github.com/ulikunitz/xz v0.5.17
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 

@@ -22,6 +22,33 @@ type Source struct {
 	// DebianPackage is the Debian source package that carries this tarball
 	// (as its orig tarball), for the offline path on Debian/Ubuntu.
 	DebianPackage string `json:"debian_package,omitempty"`
+	// DebianFile is the tarball's name in the Debian source package when it
+	// differs from File (orig tarballs are named <pkg>_<version>.orig.tar.*).
+	DebianFile string `json:"debian_file,omitempty"`
+	// Subdir, when set, replaces the recipe's Subdir for this source (a
+	// second source may carry the same code at another place in its tree).
+	Subdir string `json:"subdir,omitempty"`
+	// Note says how the sum was checked or why this source exists.
+	Note string `json:"note,omitempty"`
+}
+
+// PkgConfig describes a .pc file to write for a library that installs none.
+type PkgConfig struct {
+	Module      string `json:"module"`
+	Description string `json:"description,omitempty"`
+	Libs        string `json:"libs"`
+	Cflags      string `json:"cflags,omitempty"`
+	LibsPrivate string `json:"libs_private,omitempty"`
+}
+
+// CC describes the "cc" build: compile C files of the tree straight with
+// the cross compiler into a static library (for libraries whose own build
+// cannot cross-compile or is missing from the tarball we have).
+type CC struct {
+	Sources []string `json:"sources"`          // globs relative to the build folder
+	Headers []string `json:"headers"`          // files installed into include/
+	Lib     string   `json:"lib"`              // installs lib<Lib>.a
+	Cflags  []string `json:"cflags,omitempty"` // extra compiler flags
 }
 
 // Recipe describes how to build one library.
@@ -42,8 +69,26 @@ type Recipe struct {
 	Subdir   string   `json:"subdir,omitempty"` // build only this folder of the tree
 	License  string   `json:"license,omitempty"`
 
+	// MakeDirs (autotools) limits make and make install to these folders
+	// of the build tree (gettext: only gettext-runtime's intl/).
+	MakeDirs []string `json:"make_dirs,omitempty"`
+	// MakeArgs (make) are the arguments of make and make install; {prefix},
+	// {cross} and {jobs} are replaced.
+	MakeArgs []string `json:"make_args,omitempty"`
+	// PkgConfig, when set, is written as lib/pkgconfig/<module>.pc.
+	PkgConfig *PkgConfig `json:"pkg_config,omitempty"`
+	CC        *CC        `json:"cc,omitempty"`
+	// HostMin is the lowest version of a host copy (QEMUPACK_DEPS=auto)
+	// that is used instead of building; default Version.
+	HostMin string `json:"host_min,omitempty"`
+	// Notes: why options or patches are there, what to check on an update.
+	Notes []string `json:"notes,omitempty"`
+
 	Path string `json:"-"` // the file it was read from
 }
+
+// BuildSystems are the values "build" may take.
+var BuildSystems = []string{"meson", "autotools", "make", "cc"}
 
 // Load reads one recipe file and checks its fields.
 func Load(path string) (Recipe, error) {
@@ -79,17 +124,38 @@ func (r Recipe) Validate() error {
 	if r.Build == "" {
 		missing = append(missing, "build")
 	}
+	if len(r.Provides) == 0 {
+		missing = append(missing, "provides")
+	}
+	if r.LinkTest == "" {
+		missing = append(missing, "link_test")
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("missing field(s): %s", strings.Join(missing, ", "))
 	}
 	switch r.Build {
-	case "meson", "autotools", "make", "cmake":
+	case "meson", "autotools", "make":
+	case "cc":
+		if r.CC == nil || len(r.CC.Sources) == 0 || r.CC.Lib == "" {
+			return fmt.Errorf("build \"cc\" needs a cc block with sources and lib")
+		}
 	default:
-		return fmt.Errorf("unknown build system %q (use meson, autotools, make or cmake)", r.Build)
+		return fmt.Errorf("unknown build system %q (use %s)", r.Build, strings.Join(BuildSystems, ", "))
+	}
+	for _, d := range r.Deps {
+		if d == r.Name {
+			return fmt.Errorf("depends on itself")
+		}
+	}
+	if r.PkgConfig != nil && (r.PkgConfig.Module == "" || r.PkgConfig.Libs == "") {
+		return fmt.Errorf("pkg_config needs module and libs")
 	}
 	for i, s := range r.Sources {
-		if s.URL == "" || s.File == "" || len(s.SHA256) != 64 {
-			return fmt.Errorf("source %d: needs url, file and a 64-digit sha256", i+1)
+		if (s.URL == "" && s.DebianPackage == "") || s.File == "" || len(s.SHA256) != 64 {
+			return fmt.Errorf("source %d: needs a url (or debian_package), a file and a 64-digit sha256", i+1)
+		}
+		if strings.Trim(strings.ToLower(s.SHA256), "0123456789abcdef") != "" {
+			return fmt.Errorf("source %d: sha256 %q is not hexadecimal", i+1, s.SHA256)
 		}
 	}
 	return nil

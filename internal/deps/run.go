@@ -1,0 +1,45 @@
+package deps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"qemupack/internal/config"
+	"qemupack/internal/recipe"
+	"qemupack/internal/source"
+)
+
+// OptionsFrom fills Options from the shared settings: recipes from
+// <root>/recipes/deps, patches from <root>/patches, the cache, the mirror,
+// offline mode, QEMUPACK_DEPS, JOBS, CROSS_PREFIX and QEMUPACK_SYSROOT.
+func OptionsFrom(ctx context.Context, c config.Config, out io.Writer) (Options, error) {
+	rs, err := recipe.LoadDir(filepath.Join(c.Root, recipe.Dir))
+	if err != nil {
+		return Options{}, fmt.Errorf("deps: %w", err)
+	}
+	if len(rs) == 0 {
+		return Options{}, fmt.Errorf("deps: no recipes in %s", filepath.Join(c.Root, recipe.Dir))
+	}
+	tc, err := ProbeToolchain(ctx, c.CrossPrefix, c.Sysroots)
+	if err != nil {
+		return Options{}, err
+	}
+	f := &source.Fetcher{
+		CacheDir: filepath.Join(c.CacheDir, "sources"),
+		Mirror:   c.Mirror,
+		Offline:  c.Offline,
+		Progress: func(s string) { fmt.Fprintln(out, "  "+s) },
+	}
+	return Options{
+		CacheDir: c.CacheDir,
+		Recipes:  rs,
+		PatchDir: filepath.Join(c.Root, "patches"),
+		Mode:     c.Deps,
+		Jobs:     c.Jobs,
+		Tool:     tc,
+		Fetcher:  f,
+		Out:      out,
+	}, nil
+}

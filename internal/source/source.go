@@ -1,0 +1,341 @@
+// Package source gets source tarballs and turns them into patched trees:
+// Fetch finds a tarball (the cache, a mirror folder, the upstream URL, or
+// the host's Debian source package), Verify checks its sha256, Extract
+// unpacks it refusing entries that would land outside the target folder,
+// and ApplyPatches applies patches in name order.
+//
+// Typical use:
+//
+//	f := source.Fetcher{CacheDir: filepath.Join(cache, "sources"), Mirror: cfg.Mirror, Offline: cfg.Offline}
+//	tgz, err := f.Fetch(ctx, source.Tarball{Name: "qemu", File: "...", SHA256: "...", URL: "...", DebianPackage: "qemu"})
+//	tree, err := source.Extract(tgz, filepath.Join(work, "src"))
+//	err = source.ApplyPatches(ctx, tree, source.PatchFiles(patchDir), logFile)
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"qemupack/internal/run"
+)
+
+// Tarball names one file to fetch and the sum it must have.
+type Tarball struct {
+	Name   string // what it is the source of, for messages ("glib 2.74.6")
+	File   string // file name (in the cache, a mirror folder, the URL's last part)
+	SHA256 string // pinned sum, 64 hex digits
+	URL    string // upstream download URL ("" = none)
+	// DebianPackage is a Debian source package whose files include this
+	// tarball; DebianFile is the tarball's name there when it differs from
+	// File (Debian names orig tarballs <pkg>_<version>.orig.tar.*).
+	DebianPackage string
+	DebianFile    string
+}
+
+// Fetcher gets tarballs. The zero value works online with no cache; set
+// CacheDir to keep what was fetched.
+type Fetcher struct {
+	// CacheDir keeps verified tarballs as <CacheDir>/<sha256>/<file>.
+	CacheDir string
+	// Mirror is a folder of tarballs looked up by File and DebianFile (QEMUPACK_MIRROR).
+	Mirror string
+	// Offline forbids downloads from URLs (Debian source packages are
+	// still tried: they come from the host's configured archive).
+	Offline bool
+	// NoDebian turns the apt-get path off.
+	NoDebian bool
+	// Client is used for URLs (default: 30 s to connect, 20 min in all).
+	Client *http.Client
+	// Progress, when set, receives one line per step taken.
+	Progress func(string)
+}
+
+// ErrChecksum is wrapped by the error Verify returns on a sum mismatch.
+var ErrChecksum = errors.New("sha256 mismatch")
+
+// Verify checks that the file at path has the given sha256. The error names
+// the file, the expected and the actual sum.
+func Verify(path, want string) error {
+	got, err := SHA256File(path)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(got, want) {
+		return fmt.Errorf("%w: %s: expected %s, got %s (the file is damaged, or a different release than the recipe pins)", ErrChecksum, path, strings.ToLower(want), got)
+	}
+	return nil
+}
+
+// SHA256File returns the hex sha256 of a file.
+func SHA256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("sha256: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("sha256 %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (f *Fetcher) say(format string, args ...any) {
+	if f.Progress != nil {
+		f.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// CachedPath is where a verified tarball lives in the cache.
+func (f *Fetcher) CachedPath(t Tarball) string {
+	return filepath.Join(f.CacheDir, strings.ToLower(t.SHA256), t.File)
+}
+
+// Fetch returns the path of a verified copy of t. It tries, in order: the
+// cache, the mirror folder, the URL (unless Offline), and the Debian source
+// package (apt-get source --download-only). Every candidate is verified;
+// a candidate with the wrong sum is reported and never used.
+func (f *Fetcher) Fetch(ctx context.Context, t Tarball) (string, error) {
+	if t.File == "" || len(t.SHA256) != 64 {
+		return "", fmt.Errorf("fetch %s: needs a file name and a 64-digit sha256", t.Name)
+	}
+	if strings.ContainsAny(t.File, `/\`) || strings.ContainsAny(t.DebianFile, `/\`) {
+		return "", fmt.Errorf("fetch %s: file name %q must not contain a folder", t.Name, t.File)
+	}
+	var tried []string
+	if f.CacheDir != "" {
+		p := f.CachedPath(t)
+		if _, err := os.Stat(p); err == nil {
+			if err := Verify(p, t.SHA256); err == nil {
+				return p, nil
+			} else {
+				tried = append(tried, fmt.Sprintf("cache: %v", err))
+				os.Remove(p)
+			}
+		}
+	}
+	names := []string{t.File}
+	if t.DebianFile != "" && t.DebianFile != t.File {
+		names = append(names, t.DebianFile)
+	}
+	dirs := []string{}
+	if f.Mirror != "" {
+		dirs = append(dirs, f.Mirror)
+	}
+	if f.CacheDir != "" {
+		dirs = append(dirs, filepath.Join(f.CacheDir, "debian"))
+	}
+	for _, d := range dirs {
+		for _, n := range names {
+			p := filepath.Join(d, n)
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			if err := Verify(p, t.SHA256); err != nil {
+				tried = append(tried, fmt.Sprintf("mirror: %v", err))
+				continue
+			}
+			f.say("%s: %s from %s", t.Name, n, d)
+			return f.keep(p, t, false)
+		}
+	}
+	if t.URL != "" && !f.Offline {
+		f.say("%s: downloading %s", t.Name, t.URL)
+		p, err := f.download(ctx, t)
+		if err == nil {
+			return p, nil
+		}
+		f.say("%s: download failed: %v", t.Name, err)
+		tried = append(tried, fmt.Sprintf("url: %v", err))
+	} else if t.URL != "" {
+		tried = append(tried, "url: skipped (offline)")
+	}
+	if t.DebianPackage != "" && !f.NoDebian {
+		f.say("%s: apt-get source --download-only %s", t.Name, t.DebianPackage)
+		p, err := f.fromDebian(ctx, t, names)
+		if err == nil {
+			return p, nil
+		}
+		f.say("%s: no %s from Debian's source package %s", t.Name, t.File, t.DebianPackage)
+		tried = append(tried, fmt.Sprintf("debian: %v", err))
+	}
+	if len(tried) == 0 {
+		tried = append(tried, "no mirror folder, URL or Debian package given")
+	}
+	return "", fmt.Errorf("fetch %s (%s, sha256 %s): no verified copy found:\n  %s\n(put the file into a folder and set QEMUPACK_MIRROR to it)",
+		t.Name, t.File, t.SHA256, strings.Join(tried, "\n  "))
+}
+
+// keep copies (or moves) a verified file into the cache and returns the
+// cached path; with no cache it returns src itself.
+func (f *Fetcher) keep(src string, t Tarball, move bool) (string, error) {
+	if f.CacheDir == "" {
+		return src, nil
+	}
+	dst := f.CachedPath(t)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+	}
+	if move {
+		if err := os.Rename(src, dst); err == nil {
+			return dst, nil
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+	}
+	defer os.Remove(tmp.Name())
+	in, err := os.Open(src)
+	if err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+	}
+	_, err = io.Copy(tmp, in)
+	in.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: copy into cache: %w", t.Name, err)
+	}
+	if err := Verify(tmp.Name(), t.SHA256); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+	}
+	return dst, nil
+}
+
+func (f *Fetcher) client() *http.Client {
+	if f.Client != nil {
+		return f.Client
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: tr, Timeout: 20 * time.Minute}
+}
+
+func (f *Fetcher) download(ctx context.Context, t Tarball) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := f.client().Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", t.URL, resp.Status)
+	}
+	dir := f.CacheDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", t.URL, err)
+	}
+	if err := Verify(tmp.Name(), t.SHA256); err != nil {
+		return "", fmt.Errorf("%s: %w", t.URL, err)
+	}
+	if f.CacheDir == "" {
+		// Keep the file: hand the caller a path that outlives this call.
+		final := filepath.Join(dir, fmt.Sprintf("qemupack-%s-%s", t.SHA256[:12], t.File))
+		if err := os.Rename(tmp.Name(), final); err != nil {
+			return "", err
+		}
+		return final, nil
+	}
+	return f.keep(tmp.Name(), t, true)
+}
+
+// fromDebian runs apt-get source --download-only in a fresh folder and
+// takes the wanted file from what it downloaded. apt-get exits non-zero
+// when any one file of the package is missing from the archive (404 for a
+// .dsc or debian diff happens); that is fine as long as our file came.
+// Everything else it downloaded is kept under <cache>/debian for later
+// lookups (always verified before use).
+func (f *Fetcher) fromDebian(ctx context.Context, t Tarball, names []string) (string, error) {
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return "", fmt.Errorf("apt-get not found (only Debian and Ubuntu hosts have this path)")
+	}
+	base := f.CacheDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(base, ".apt-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	runErr := run.Run(ctx, run.Cmd{
+		Args: []string{"apt-get", "source", "--download-only", t.DebianPackage},
+		Dir:  tmp,
+		Env:  run.Environ("LC_ALL=C"),
+	})
+	var found string
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(tmp, n)); err == nil {
+			found = filepath.Join(tmp, n)
+			break
+		}
+	}
+	if found == "" {
+		if runErr != nil {
+			return "", fmt.Errorf("apt-get source %s did not give %s: %w", t.DebianPackage, strings.Join(names, " or "), runErr)
+		}
+		ls, _ := os.ReadDir(tmp)
+		var got []string
+		for _, e := range ls {
+			got = append(got, e.Name())
+		}
+		return "", fmt.Errorf("apt-get source %s gave %s, not %s (the archive carries another version)", t.DebianPackage, strings.Join(got, ", "), strings.Join(names, " or "))
+	}
+	if err := Verify(found, t.SHA256); err != nil {
+		return "", err
+	}
+	// Keep the package's other files (e.g. the Debian patches) for later.
+	if f.CacheDir != "" {
+		keepDir := filepath.Join(f.CacheDir, "debian")
+		if err := os.MkdirAll(keepDir, 0o755); err == nil {
+			ls, _ := os.ReadDir(tmp)
+			for _, e := range ls {
+				p := filepath.Join(tmp, e.Name())
+				if p == found || !e.Type().IsRegular() {
+					continue
+				}
+				os.Rename(p, filepath.Join(keepDir, e.Name()))
+			}
+		}
+	}
+	return f.keep(found, t, true)
+}
