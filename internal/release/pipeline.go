@@ -131,7 +131,7 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 		}
 		owners = append(owners, sbom.Owner{Component: tool, Files: generated})
 	}
-	attr := sbom.Attributor{Owners: owners, SearchDirs: in.SearchDirs, Host: in.Host}
+	attr := sbom.Attributor{Owners: owners, SearchDirs: in.SearchDirs, Host: in.Host, LicenseDir: "LICENSES"}
 	comps, files, err := attr.Attribute(stage, origins)
 	if err != nil {
 		return out, fmt.Errorf("release: %w", err)

@@ -29,6 +29,11 @@ type Attributor struct {
 	// (e.g. DebianOwner: the Debian package that installed it). nil: such a
 	// file is an error.
 	Host func(path string) (Component, error)
+	// LicenseDir, when set (the bundle uses "LICENSES"), gives every file
+	// under <LicenseDir>/<name>/ to the owner whose component is named
+	// <name> (compared ignoring case): the licence texts of that component,
+	// wherever the bundle extracted them from.
+	LicenseDir string
 }
 
 // Attribute walks stageDir and returns the components used and one File
@@ -95,6 +100,11 @@ func (a Attributor) Attribute(stageDir string, origins map[string]string, skip .
 		s1, s2, err := HashFile(full)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sbom: %w", err)
+		}
+		if c, ok := a.licenseOwner(rel); ok {
+			used[c.Name] = c
+			files = append(files, File{Path: rel, SHA1: s1, SHA256: s2, Component: c.Name, Origin: origins[rel]})
+			continue
 		}
 		origin := origins[rel]
 		if origin == "" {
@@ -165,6 +175,24 @@ func (a Attributor) find(rel, full string, byName map[string][]string) string {
 		}
 	}
 	return cands[0]
+}
+
+// licenseOwner returns the owner a licence file under LicenseDir/<name>/
+// belongs to.
+func (a Attributor) licenseOwner(rel string) (Component, bool) {
+	if a.LicenseDir == "" || !strings.HasPrefix(rel, a.LicenseDir+"/") {
+		return Component{}, false
+	}
+	name, _, ok := strings.Cut(strings.TrimPrefix(rel, a.LicenseDir+"/"), "/")
+	if !ok {
+		return Component{}, false
+	}
+	for _, o := range a.Owners {
+		if strings.EqualFold(o.Component.Name, name) {
+			return o.Component, true
+		}
+	}
+	return Component{}, false
 }
 
 // ownerOfSame returns the owner of a candidate that is the same file as
