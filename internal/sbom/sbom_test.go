@@ -301,3 +301,34 @@ func TestAttributeThroughMergedPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestLicenceFolderAndDepsOwners(t *testing.T) {
+	requireDpkg(t)
+	f := newFixture(t)
+	// A licence text the bundle extracted somewhere no owner knows.
+	lic := filepath.Join(f.stage, "LICENSES", "greet", "COPYING")
+	os.MkdirAll(filepath.Dir(lic), 0o755)
+	os.WriteFile(lic, []byte("MIT"), 0o644)
+	f.attr.LicenseDir = "LICENSES"
+	_, files, err := f.attr.Attribute(f.stage, map[string]string{"LICENSES/greet/COPYING": "/nowhere/COPYING"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range files {
+		if fl.Path == "LICENSES/greet/COPYING" && fl.Component != "greet" {
+			t.Errorf("licence text given to %q", fl.Component)
+		}
+	}
+	f.attr.LicenseDir = ""
+	if _, _, err := f.attr.Attribute(f.stage, map[string]string{"LICENSES/greet/COPYING": "/nowhere/COPYING"}); err == nil {
+		t.Error("without LicenseDir an untraceable licence file was accepted")
+	}
+
+	// A deps prefix whose recipe the checkout lacks.
+	deps := t.TempDir()
+	os.MkdirAll(filepath.Join(deps, "glib-2.74.6-x"), 0o755)
+	os.WriteFile(filepath.Join(deps, "glib-2.74.6-x", DepManifestName), []byte(`{"name":"glib","version":"2.74.6","sha256":"`+strings.Repeat("a", 64)+`"}`), 0o644)
+	if _, err := DepsOwners(deps, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), `"glib"`) {
+		t.Errorf("missing recipe: %v", err)
+	}
+}
