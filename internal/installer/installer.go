@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -49,6 +50,14 @@ type Options struct {
 	// temporary path beside OutFile, before it is renamed to OutFile (this is
 	// where it gets signed). An error leaves no OutFile behind.
 	Finalize func(ctx context.Context, path string) error
+	// SignUninstaller, when set, is a command that signs the file {in}
+	// into {out} (sign.Signer.Command gives one): makensis runs it on the
+	// uninstaller it generates, before packing it into the installer, so
+	// the uninstaller is signed too. Needs a POSIX shell (Linux, Cygwin).
+	SignUninstaller []string
+	// uninstFinalize is the !uninstfinalize command line Build derives
+	// from SignUninstaller ("%1" is the uninstaller's path).
+	uninstFinalize string
 }
 
 // ErrNoMakensis is returned (wrapped) when makensis is not on PATH.
@@ -155,6 +164,9 @@ func Script(o Options, files []string, outFile string) (string, error) {
 		w("VIAddVersionKey FileDescription %s", quote(nsisEscape(o.Name+" "+o.Version+" installer")))
 		w("VIAddVersionKey LegalCopyright %s", quote("see the licences in the install folder"))
 	}
+	if o.uninstFinalize != "" {
+		w("!uninstfinalize '%s'", o.uninstFinalize)
+	}
 	w("Page directory")
 	w("Page instfiles")
 	w("UninstPage uninstConfirm")
@@ -249,6 +261,9 @@ func nsisEscape(s string) string {
 	return s
 }
 
+// shQuote quotes s for a POSIX shell.
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // quote wraps an already-escaped value in double quotes.
 func quote(s string) string { return `"` + s + `"` }
 
@@ -316,10 +331,6 @@ func Build(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("installer: %w", err)
 	}
-	script, err := Script(o, files, absTmp)
-	if err != nil {
-		return err
-	}
 	work := o.Work
 	if work == "" {
 		work, err = os.MkdirTemp("", "qemupack-nsis-")
@@ -329,6 +340,36 @@ func Build(ctx context.Context, o Options) error {
 		defer os.RemoveAll(work)
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return fmt.Errorf("installer: %w", err)
+	}
+	if len(o.SignUninstaller) > 0 {
+		if runtime.GOOS == "windows" {
+			return fmt.Errorf("installer: signing the uninstaller needs a POSIX shell for makensis to run; not supported with a native Windows makensis")
+		}
+		signer := filepath.Join(work, "sign-uninstaller.sh")
+		var cmd []string
+		for _, a := range o.SignUninstaller {
+			switch a {
+			case "{in}":
+				cmd = append(cmd, `"$1"`)
+			case "{out}":
+				cmd = append(cmd, `"$1.signed"`)
+			default:
+				cmd = append(cmd, shQuote(a))
+			}
+		}
+		text := "#!/bin/sh\n# makensis runs this on the uninstaller it generated.\nset -e\n" +
+			strings.Join(cmd, " ") + "\nmv -f \"$1.signed\" \"$1\"\n"
+		if strings.ContainsAny(signer, `'"$`) {
+			return fmt.Errorf("installer: work folder %s has a quote or $ in its name", work)
+		}
+		if err := os.WriteFile(signer, []byte(text), 0o700); err != nil {
+			return fmt.Errorf("installer: %w", err)
+		}
+		o.uninstFinalize = `/bin/sh "` + signer + `" "%1"`
+	}
+	script, err := Script(o, files, absTmp)
+	if err != nil {
+		return err
 	}
 	nsi := filepath.Join(work, "installer.nsi")
 	if err := os.WriteFile(nsi, []byte(script), 0o644); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"qemupack/internal/sign"
 	"qemupack/internal/testbin"
 )
 
@@ -156,6 +157,26 @@ func TestInstallRoundTripUnderWine(t *testing.T) {
 		t.Errorf("two builds from the same staging folder differ (%d and %d bytes)", len(a), len(b))
 	}
 
+	// The installer used below is signed, and so is the uninstaller
+	// makensis generates inside it.
+	cert := testbin.CodeSigningCert(t, dir, "pw")
+	signer := &sign.Signer{PFX: cert.PFX, Password: cert.Password}
+	signCmd, cleanup, err := signer.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	so := options(stageDir, filepath.Join(dir, "signed", "qemu-1.0.0-setup.exe"))
+	so.SignUninstaller = signCmd
+	so.Finalize = func(ctx context.Context, p string) error { return signer.Files(ctx, []string{p}) }
+	if err := Build(ctx, so); err != nil {
+		t.Fatal(err)
+	}
+	out = so.OutFile
+	if err := sign.Verify(ctx, out, cert.CertPEM); err != nil {
+		t.Error(err)
+	}
+
 	env, prefix := testbin.Wine(t, dir)
 	wine := func(args ...string) string {
 		t.Helper()
@@ -194,6 +215,9 @@ func TestInstallRoundTripUnderWine(t *testing.T) {
 	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("installed files:\n%v\nwant:\n%v", got, want)
+	}
+	if err := sign.Verify(ctx, filepath.Join(inst, UninstallerName), cert.CertPEM); err != nil {
+		t.Errorf("the installed uninstaller: %v", err)
 	}
 	if o := wine(instWin + `\hello.exe`); !strings.Contains(o, testbin.Greeting) {
 		t.Fatalf("installed hello.exe printed %q, want %q", o, testbin.Greeting)

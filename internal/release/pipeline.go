@@ -131,7 +131,7 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 		}
 		owners = append(owners, sbom.Owner{Component: tool, Files: generated})
 	}
-	attr := sbom.Attributor{Owners: owners, SearchDirs: in.SearchDirs, Host: in.Host}
+	attr := sbom.Attributor{Owners: owners, SearchDirs: in.SearchDirs, Host: in.Host, LicenseDir: "LICENSES"}
 	comps, files, err := attr.Attribute(stage, origins)
 	if err != nil {
 		return out, fmt.Errorf("release: %w", err)
@@ -181,6 +181,12 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 			Work: filepath.Join(in.Work, "nsis"),
 		}
 		if in.Signer != nil {
+			cmd, cleanup, err := in.Signer.Command()
+			if err != nil {
+				return out, err
+			}
+			defer cleanup()
+			opts.SignUninstaller = cmd
 			opts.Finalize = func(ctx context.Context, p string) error { return in.Signer.Files(ctx, []string{p}) }
 		}
 		in.log("release: making the installer with makensis")

@@ -329,3 +329,29 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 		}
 	}
 }
+
+func TestCheckoutFilesFollowsGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not found: apt-get install git")
+	}
+	root := t.TempDir()
+	for p, text := range map[string]string{".gitignore": "/.cache/\n/dist/*\n", "a.go": "package a\n", "sub/b.txt": "b", ".cache/big": "x", "dist/old.zip": "z", "new.txt": "untracked"} {
+		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(text), 0o644)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", ".gitignore", "a.go", "sub/b.txt"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	files, err := checkoutFiles(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	if got := strings.Join(files, " "); got != ".gitignore a.go new.txt sub/b.txt" {
+		t.Errorf("files copied: %s", got)
+	}
+}

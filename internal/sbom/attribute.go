@@ -29,6 +29,11 @@ type Attributor struct {
 	// (e.g. DebianOwner: the Debian package that installed it). nil: such a
 	// file is an error.
 	Host func(path string) (Component, error)
+	// LicenseDir, when set (the bundle uses "LICENSES"), gives every file
+	// under <LicenseDir>/<name>/ to the owner whose component is named
+	// <name> (compared ignoring case): the licence texts of that component,
+	// wherever the bundle extracted them from.
+	LicenseDir string
 }
 
 // Attribute walks stageDir and returns the components used and one File
@@ -96,6 +101,11 @@ func (a Attributor) Attribute(stageDir string, origins map[string]string, skip .
 		if err != nil {
 			return nil, nil, fmt.Errorf("sbom: %w", err)
 		}
+		if c, ok := a.licenseOwner(rel); ok {
+			used[c.Name] = c
+			files = append(files, File{Path: rel, SHA1: s1, SHA256: s2, Component: c.Name, Origin: origins[rel]})
+			continue
+		}
 		origin := origins[rel]
 		if origin == "" {
 			origin = a.find(rel, full, byName)
@@ -105,6 +115,11 @@ func (a Attributor) Attribute(stageDir string, origins map[string]string, skip .
 			continue
 		}
 		comp, ok := a.owner(origin)
+		if !ok {
+			// A hard link or copy of a file an owner has (e.g. the deps
+			// step's merged stack prefix links each library's files).
+			comp, ok = a.ownerOfSame(origin, byName[strings.ToLower(filepath.Base(origin))])
+		}
 		if !ok {
 			if a.Host == nil {
 				problems = append(problems, fmt.Sprintf("%s: copied from %s, which no component claims", rel, origin))
@@ -160,6 +175,59 @@ func (a Attributor) find(rel, full string, byName map[string][]string) string {
 		}
 	}
 	return cands[0]
+}
+
+// licenseOwner returns the owner a licence file under LicenseDir/<name>/
+// belongs to.
+func (a Attributor) licenseOwner(rel string) (Component, bool) {
+	if a.LicenseDir == "" || !strings.HasPrefix(rel, a.LicenseDir+"/") {
+		return Component{}, false
+	}
+	name, _, ok := strings.Cut(strings.TrimPrefix(rel, a.LicenseDir+"/"), "/")
+	if !ok {
+		return Component{}, false
+	}
+	for _, o := range a.Owners {
+		if strings.EqualFold(o.Component.Name, name) {
+			return o.Component, true
+		}
+	}
+	return Component{}, false
+}
+
+// ownerOfSame returns the owner of a candidate that is the same file as
+// path (a hard link) or has the same content.
+func (a Attributor) ownerOfSame(path string, cands []string) (Component, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Component{}, false
+	}
+	var data []byte
+	for _, c := range cands {
+		comp, ok := a.owner(c)
+		if !ok {
+			continue
+		}
+		ci, err := os.Stat(c)
+		if err != nil {
+			continue
+		}
+		if os.SameFile(fi, ci) {
+			return comp, true
+		}
+		if ci.Size() != fi.Size() {
+			continue
+		}
+		if data == nil {
+			if data, err = os.ReadFile(path); err != nil {
+				return Component{}, false
+			}
+		}
+		if other, err := os.ReadFile(c); err == nil && bytes.Equal(data, other) {
+			return comp, true
+		}
+	}
+	return Component{}, false
 }
 
 // owner returns the component whose folder or file list holds path.

@@ -26,6 +26,14 @@ var knownLicenses = map[string]string{
 	"libgomp-1.dll":       "GPL-3.0-or-later WITH GCC-exception-3.1",
 }
 
+// knownPackageLicenses gives the licence of Debian packages whose
+// copyright file has no machine-readable licence for the whole package.
+var knownPackageLicenses = map[string]string{
+	"seabios":            "LGPL-3.0-only",
+	"qemu-system-data":   "GPL-2.0-only",
+	"gcc-mingw-w64-base": "GPL-3.0-or-later WITH GCC-exception-3.1",
+}
+
 // dep5ToSPDX maps the licence short names Debian copyright files use to
 // SPDX identifiers.
 var dep5ToSPDX = map[string]string{
@@ -75,10 +83,12 @@ func (d *Debian) Owner(path string) (Component, error) {
 	}
 	// merged /usr: dpkg may know /lib/x as /usr/lib/x or the other way.
 	for _, c := range append([]string(nil), candidates...) {
-		if strings.HasPrefix(c, "/usr/") {
-			candidates = append(candidates, strings.TrimPrefix(c, "/usr"))
-		} else {
-			candidates = append(candidates, "/usr"+c)
+		for _, d := range []string{"/lib/", "/lib64/", "/bin/", "/sbin/"} {
+			if strings.HasPrefix(c, "/usr"+d) {
+				candidates = append(candidates, strings.TrimPrefix(c, "/usr"))
+			} else if strings.HasPrefix(c, d) {
+				candidates = append(candidates, "/usr"+c)
+			}
 		}
 	}
 	var pkg string
@@ -143,6 +153,8 @@ func (d *Debian) describe(ctx context.Context, pkg, dll string) (Component, erro
 		Comment:  fmt.Sprintf("%s package %s %s, built from source package %s %s; the source is that package's .dsc", distro, name, ver, src, srcVer),
 	}
 	if lic, ok := knownLicenses[strings.ToLower(dll)]; ok {
+		c.License = lic
+	} else if lic, ok := knownPackageLicenses[name]; ok {
 		c.License = lic
 	} else {
 		c.License = dep5License(filepath.Join("/usr/share/doc", name, "copyright"))
@@ -239,4 +251,10 @@ func archiveBase() string {
 		return "http://archive.ubuntu.com/ubuntu/"
 	}
 	return "https://deb.debian.org/debian/"
+}
+
+// DSC returns the URL and SHA-256 of a Debian source package's .dsc from
+// the local apt lists ("" when the lists do not have that version).
+func (d *Debian) DSC(ctx context.Context, src, version string) (string, string) {
+	return d.dsc(ctx, src, version)
 }

@@ -66,7 +66,10 @@ func DepsOwners(depsDir, recipesDir, patchesDir string) ([]Owner, error) {
 		}
 		c := Component{Name: man.Name, Version: man.Version, SourceSHA256: man.SHA256,
 			Comment: "built by qemupack from its recipe into " + filepath.Dir(m)}
-		r := recipes[man.Name]
+		r, ok := recipes[man.Name]
+		if !ok {
+			return nil, fmt.Errorf("sbom: the deps prefix %s was built from a recipe named %q, which %s lacks: the bill of materials needs its licence and source URL", filepath.Dir(m), man.Name, recipesDir)
+		}
 		c.License = r.License
 		c.SourceURL = man.Source
 		for _, s := range r.Sources {

@@ -279,3 +279,56 @@ func TestValidateRejectsIncompleteDocs(t *testing.T) {
 		t.Error("a component without a version was accepted")
 	}
 }
+
+// TestAttributeThroughMergedPrefix: the deps step links every library's
+// files into one merged prefix; a DLL the bundle took from there belongs
+// to the library whose prefix holds the same file.
+func TestAttributeThroughMergedPrefix(t *testing.T) {
+	requireDpkg(t)
+	f := newFixture(t)
+	stack := filepath.Join(filepath.Dir(f.prefix), "stack-1234", "bin")
+	os.MkdirAll(stack, 0o755)
+	if err := os.Link(filepath.Join(f.prefix, "bin", "greet.dll"), filepath.Join(stack, "greet.dll")); err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := f.attr.Attribute(f.stage, map[string]string{"greet.dll": filepath.Join(stack, "greet.dll")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range files {
+		if fl.Path == "greet.dll" && fl.Component != "greet" {
+			t.Errorf("greet.dll from the merged prefix: component %q", fl.Component)
+		}
+	}
+}
+
+func TestLicenceFolderAndDepsOwners(t *testing.T) {
+	requireDpkg(t)
+	f := newFixture(t)
+	// A licence text the bundle extracted somewhere no owner knows.
+	lic := filepath.Join(f.stage, "LICENSES", "greet", "COPYING")
+	os.MkdirAll(filepath.Dir(lic), 0o755)
+	os.WriteFile(lic, []byte("MIT"), 0o644)
+	f.attr.LicenseDir = "LICENSES"
+	_, files, err := f.attr.Attribute(f.stage, map[string]string{"LICENSES/greet/COPYING": "/nowhere/COPYING"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range files {
+		if fl.Path == "LICENSES/greet/COPYING" && fl.Component != "greet" {
+			t.Errorf("licence text given to %q", fl.Component)
+		}
+	}
+	f.attr.LicenseDir = ""
+	if _, _, err := f.attr.Attribute(f.stage, map[string]string{"LICENSES/greet/COPYING": "/nowhere/COPYING"}); err == nil {
+		t.Error("without LicenseDir an untraceable licence file was accepted")
+	}
+
+	// A deps prefix whose recipe the checkout lacks.
+	deps := t.TempDir()
+	os.MkdirAll(filepath.Join(deps, "glib-2.74.6-x"), 0o755)
+	os.WriteFile(filepath.Join(deps, "glib-2.74.6-x", DepManifestName), []byte(`{"name":"glib","version":"2.74.6","sha256":"`+strings.Repeat("a", 64)+`"}`), 0o644)
+	if _, err := DepsOwners(deps, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), `"glib"`) {
+		t.Errorf("missing recipe: %v", err)
+	}
+}

@@ -174,29 +174,11 @@ func (s *Signer) Files(ctx context.Context, files []string) error {
 	if len(files) == 0 {
 		return nil
 	}
-	if err := s.Check(); err != nil {
-		return err
-	}
-	tool, err := s.tool()
+	base, cleanup, err := s.Command()
 	if err != nil {
 		return err
 	}
-	var pass string
-	if s.Password != "" {
-		f, err := os.CreateTemp("", "qemupack-pass-")
-		if err != nil {
-			return fmt.Errorf("signing: %w", err)
-		}
-		pass = f.Name()
-		defer os.Remove(pass)
-		_, werr := f.WriteString(s.Password)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("signing: %w", werr)
-		}
-	}
+	defer cleanup()
 	var made []string
 	defer func() {
 		for _, m := range made {
@@ -206,25 +188,17 @@ func (s *Signer) Files(ctx context.Context, files []string) error {
 	for i, f := range files {
 		out := f + tmpSuffix
 		os.Remove(out)
-		args := []string{tool, "sign", "-h", "sha256"}
-		if s.PFX != "" {
-			args = append(args, "-pkcs12", s.PFX)
-		} else {
-			args = append(args, "-certs", s.Cert, "-key", s.Key)
+		args := make([]string, len(base))
+		for j, a := range base {
+			switch a {
+			case In:
+				args[j] = f
+			case Out:
+				args[j] = out
+			default:
+				args[j] = a
+			}
 		}
-		if pass != "" {
-			args = append(args, "-readpass", pass)
-		}
-		if s.Description != "" {
-			args = append(args, "-n", s.Description)
-		}
-		if s.URL != "" {
-			args = append(args, "-i", s.URL)
-		}
-		if s.TimestampURL != "" {
-			args = append(args, "-ts", s.TimestampURL)
-		}
-		args = append(args, "-in", f, "-out", out)
 		made = append(made, out)
 		if err := run.Run(ctx, run.Cmd{Args: args, TailLines: 10}); err != nil {
 			return fmt.Errorf("signing %s (file %d of %d; nothing was changed): %w", f, i+1, len(files), err)
@@ -237,6 +211,60 @@ func (s *Signer) Files(ctx context.Context, files []string) error {
 	}
 	made = nil
 	return nil
+}
+
+// Placeholders in the argument list Command returns.
+const (
+	In  = "{in}"  // the file to sign
+	Out = "{out}" // where its signed copy goes (must differ from In)
+)
+
+// Command checks the key material and returns the osslsigncode command
+// line that signs In into Out, for tools that run the signing themselves
+// (makensis signs the uninstaller it generates this way). cleanup removes
+// the password file the command reads; call it when done.
+func (s *Signer) Command() (args []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if err := s.Check(); err != nil {
+		return nil, cleanup, err
+	}
+	tool, err := s.tool()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	args = []string{tool, "sign", "-h", "sha256"}
+	if s.PFX != "" {
+		args = append(args, "-pkcs12", s.PFX)
+	} else {
+		args = append(args, "-certs", s.Cert, "-key", s.Key)
+	}
+	if s.Password != "" {
+		f, err := os.CreateTemp("", "qemupack-pass-")
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("signing: %w", err)
+		}
+		pass := f.Name()
+		cleanup = func() { os.Remove(pass) }
+		_, werr := f.WriteString(s.Password)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			cleanup()
+			return nil, func() {}, fmt.Errorf("signing: %w", werr)
+		}
+		args = append(args, "-readpass", pass)
+	}
+	if s.Description != "" {
+		args = append(args, "-n", s.Description)
+	}
+	if s.URL != "" {
+		args = append(args, "-i", s.URL)
+	}
+	if s.TimestampURL != "" {
+		args = append(args, "-ts", s.TimestampURL)
+	}
+	return append(args, "-in", In, "-out", Out), cleanup, nil
 }
 
 // Verify checks the Authenticode signature of file with osslsigncode,

@@ -1,0 +1,73 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"qemupack/internal/bundle"
+	"qemupack/internal/catalog"
+	"qemupack/internal/pick"
+	"qemupack/internal/sbom"
+)
+
+// FromVerdicts turns the pick's verdicts into matrix candidates: a release
+// is OK when the pick could choose it (buildable with this toolchain, its
+// source obtainable, inside QEMU_VERSION); release candidates are left out.
+func FromVerdicts(vs []pick.Verdict) []Candidate {
+	var out []Candidate
+	for _, v := range vs {
+		if v.Candidate {
+			continue
+		}
+		c := Candidate{Version: v.Version, OK: v.Eligible() && v.Buildable && v.Obtainable}
+		switch {
+		case c.OK:
+		case v.Excluded:
+			c.Why = "outside QEMU_VERSION"
+		case len(v.Blockers) > 0:
+			c.Why = strings.Join(v.Blockers, "; ")
+		case !v.Obtainable:
+			c.Why = "its source cannot be had here"
+		default:
+			c.Why = "not buildable with this toolchain"
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+var debianOrigin = regexp.MustCompile(`Debian source package (\S+) (\S+?):?\s`)
+
+// QEMUComponent describes the QEMU source a build used, for the SBOM: the
+// upstream tarball (URL and SHA-256 from the catalog) or the Debian source
+// package (its .dsc from the apt lists), and our patches from
+// patches/qemu/<version>/ as the build record lists them.
+func QEMUComponent(ctx context.Context, rec bundle.BuildRecord, releases []catalog.Release, root string, deb *sbom.Debian) (sbom.Component, error) {
+	c := sbom.Component{Name: "qemu", Version: rec.FullVersion(), License: "GPL-2.0-only", Comment: rec.SourceOrigin}
+	if m := debianOrigin.FindStringSubmatch(rec.SourceOrigin + " "); m != nil && deb != nil {
+		c.SourceURL, c.SourceSHA256 = deb.DSC(ctx, m[1], m[2])
+		c.Comment += " (Debian's own patch series is in the debian tarball the .dsc names)"
+	} else {
+		for _, r := range releases {
+			if r.Version == rec.Version {
+				c.SourceURL = r.URL
+				if c.SourceURL == "" {
+					c.SourceURL = pick.UpstreamURL(r.Version)
+				}
+				c.SourceSHA256 = r.SHA256
+			}
+		}
+	}
+	dir := filepath.Join(root, "patches", "qemu", rec.Version)
+	for _, p := range rec.Patches {
+		s1, s2, err := sbom.HashFile(filepath.Join(dir, filepath.Base(p)))
+		if err != nil {
+			return c, fmt.Errorf("release: the build applied patch %s, which is not in %s: %w", p, dir, err)
+		}
+		c.Patches = append(c.Patches, sbom.Patch{Name: "patches/qemu/" + rec.Version + "/" + filepath.Base(p), SHA1: s1, SHA256: s2})
+	}
+	return c, nil
+}
