@@ -62,6 +62,17 @@ func ResolveAccel(ctx context.Context, want string, qemu []string, workDir strin
 	return "kvm", "auto: KVM probe guest ran", nil
 }
 
+// cpuFor is the CPU model used with an accelerator: the host's own under
+// a hypervisor, everything TCG can emulate otherwise. The probe uses the
+// same model as the boot: on some hosts KVM runs a plain CPU model but
+// aborts on -cpu host (an MSR the hypervisor refuses).
+func cpuFor(accel string) string {
+	if accel == "kvm" || accel == "hvf" {
+		return "host"
+	}
+	return "max"
+}
+
 // probeAccel boots the probe sector under accel, bounded by 20 s.
 func probeAccel(ctx context.Context, qemu []string, accel, workDir string) (bool, string) {
 	dir, err := os.MkdirTemp(workDir, ".accel-probe-")
@@ -77,7 +88,7 @@ func probeAccel(ctx context.Context, qemu []string, accel, workDir string) (bool
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	args := append(append([]string(nil), qemu[1:]...),
-		"-machine", "pc", "-accel", accel, "-m", "16", "-nodefaults", "-display", "none",
+		"-machine", "pc", "-accel", accel, "-cpu", cpuFor(accel), "-m", "16", "-nodefaults", "-display", "none",
 		"-drive", "file="+esc(disk)+",format=raw,if=ide",
 		"-chardev", "file,id=s0,path="+esc(serial), "-serial", "chardev:s0",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-no-reboot")

@@ -43,7 +43,7 @@ func WriteISO(w io.Writer, label string, files []ISOFile, t time.Time) error {
 	type entry struct {
 		ISOFile
 		primary string // 8.3 name with ;1
-		joliet  []byte // UCS-2 BE with ;1
+		joliet  []byte // UCS-2 BE, the name as it is (no ;1: Joliet does not need it)
 		extent  uint32
 	}
 	entries := make([]*entry, 0, len(files))
@@ -60,7 +60,7 @@ func WriteISO(w io.Writer, label string, files []ISOFile, t time.Time) error {
 			p = primaryName(fmt.Sprintf("%s%d", f.Name, i))
 		}
 		short[p] = true
-		entries = append(entries, &entry{ISOFile: f, primary: p, joliet: ucs2(f.Name + ";1")})
+		entries = append(entries, &entry{ISOFile: f, primary: p, joliet: ucs2(f.Name)})
 	}
 
 	// Layout: 16 system sectors, PVD, Joliet SVD, terminator, four path

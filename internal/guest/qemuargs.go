@@ -85,10 +85,7 @@ func (s BootSpec) Args() ([]string, error) {
 		return nil, errors.New("qemu command line: " + strings.Join(problems, "; "))
 	}
 
-	cpu := "max"
-	if s.Accel == "kvm" || s.Accel == "hvf" {
-		cpu = "host"
-	}
+	cpu := cpuFor(s.Accel)
 	a := append([]string(nil), s.QEMU...)
 	if s.Name != "" {
 		a = append(a, "-name", esc(s.Name))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -67,12 +68,13 @@ func NewServer(port int, logf func(format string, args ...any)) (*Server, error)
 		reported: make(chan Report, 1),
 	}
 	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		// No idle timeout: through a guestfwd, QEMU holds ONE connection
-		// open from its start and carries every guest request over it.
-		IdleTimeout: 0,
-		ErrorLog:    nil,
+		Handler: s,
+		// No header or idle timeout: through a guestfwd, QEMU opens ONE
+		// connection when it starts and carries every guest request over
+		// it, the first one a minute or more later. A read deadline would
+		// close it, and the guest's cloud-init would then wait forever.
+		ReadHeaderTimeout: 0,
+		IdleTimeout:       0,
 	}
 	go s.srv.Serve(ln)
 	return s, nil
@@ -209,7 +211,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) (Report, int, er
 		}
 		return Report{}, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
 	}
-	user := r.URL.Query().Get("user")
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return Report{}, http.StatusBadRequest, fmt.Errorf("query %q: %v", r.URL.RawQuery, err)
+	}
+	user := q.Get("user")
 	if user != "" && !userRe.MatchString(user) {
 		return Report{}, http.StatusBadRequest, fmt.Errorf("user %q is not a user name", user)
 	}

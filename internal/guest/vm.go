@@ -80,6 +80,9 @@ type State struct {
 	SerialCheck string    `json:"serial_check"`
 	Args        []string  `json:"qemu_args"`
 	Fetched     []string  `json:"seed_fetched"`
+
+	// Stopped says how Down ended the VM (not saved).
+	Stopped string `json:"-"`
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
@@ -442,9 +445,11 @@ func Down(ctx context.Context, root, name string, timeout time.Duration, say fun
 		return nil, err
 	}
 	if !st.Running() {
+		st.Stopped = "was not running"
 		say(fmt.Sprintf("vm %s: not running (pid %d gone)", name, st.PID))
 		return st, st.cleanup()
 	}
+	t0 := time.Now()
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	q, err := DialQMP(qctx, fmt.Sprintf("127.0.0.1:%d", st.QMPPort))
 	cancel()
@@ -465,8 +470,11 @@ func Down(ctx context.Context, root, name string, timeout time.Duration, say fun
 			}
 		}
 	}
+	st.Stopped = fmt.Sprintf("powered off %s after the ACPI shutdown", time.Since(t0).Round(100*time.Millisecond))
 	if st.Running() {
+		st.Stopped = "killed"
 		if err == nil {
+			st.Stopped = fmt.Sprintf("killed: still running %s after the ACPI shutdown", timeout)
 			say(fmt.Sprintf("vm %s: still running after %s; killing pid %d", name, timeout, st.PID))
 		}
 		if err := kill(st.PID); err != nil {

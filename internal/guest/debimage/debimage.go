@@ -40,13 +40,15 @@ type Recipe struct {
 
 // DefaultRecipe is the image the end-to-end test boots: what the trials
 // showed to work (ifupdown + isc-dhcp-client so cloud-init's network
-// config has a renderer; curl for the host-key POST).
+// config has a renderer; curl for the host-key POST), plus dbus, without
+// which systemd-logind does not run and the ACPI power button (QMP
+// system_powerdown) is ignored.
 func DefaultRecipe() Recipe {
 	return Recipe{
 		Suite:  "bookworm",
 		Mirror: "http://deb.debian.org/debian",
 		Packages: []string{
-			"systemd-sysv", "udev", "cloud-init", "openssh-server", "curl",
+			"systemd-sysv", "udev", "dbus", "cloud-init", "openssh-server", "curl",
 			"linux-image-cloud-amd64", "ifupdown", "isc-dhcp-client",
 		},
 		SizeMiB: 2048,
@@ -54,7 +56,7 @@ func DefaultRecipe() Recipe {
 }
 
 // recipeVersion changes whenever the steps below change what they make.
-const recipeVersion = "1"
+const recipeVersion = "2"
 
 // Key is the hash that names the image's cache folder.
 func (r Recipe) Key() string {
@@ -201,7 +203,9 @@ func Build(ctx context.Context, cacheDir string, r Recipe, progress func(string)
 func configure(root string, r Recipe) error {
 	files := map[string]string{
 		// Only NoCloud: no waiting for cloud metadata services that are not there.
-		"etc/cloud/cloud.cfg.d/90-qemupack.cfg": "datasource_list: [ NoCloud, None ]\n",
+		// C.UTF-8 is built into libc; cloud-init's default (en_US.UTF-8)
+		// needs the locales package and fails without it.
+		"etc/cloud/cloud.cfg.d/90-qemupack.cfg": "datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n",
 		"etc/fstab":                             "/dev/vda / ext4 rw,discard,errors=remount-ro 0 1\n",
 		"etc/hostname":                          "debian\n",
 		"etc/hosts":                             "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n",
