@@ -221,7 +221,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) (Report, int, er
 	}
 	keys, err := ParseHostKeys(body)
 	if err != nil {
-		return Report{}, http.StatusBadRequest, err
+		excerpt := body
+		if len(excerpt) > 120 {
+			excerpt = excerpt[:120]
+		}
+		return Report{}, http.StatusBadRequest, fmt.Errorf("%w (%d bytes, starting %q)", err, len(body), excerpt)
 	}
 	return Report{Keys: keys, User: user}, http.StatusOK, nil
 }
