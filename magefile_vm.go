@@ -165,7 +165,6 @@ func (Vm) E2e(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
 	var qemu []string
 	if q := os.Getenv("QEMUPACK_VM_QEMU"); q != "" {
 		qemu = []string{q}
@@ -176,12 +175,13 @@ func (Vm) E2e(ctx context.Context) error {
 		res, err := e2e.Run(ctx, img, e2e.Options{CacheDir: cfg.CacheDir, WorkDir: work, Mode: mode, QEMU: qemu,
 			Accel: os.Getenv("QEMUPACK_VM_ACCEL"), Progress: vmProgress})
 		if err != nil {
-			return fmt.Errorf("vm:e2e %s: %w", mode, err)
+			return fmt.Errorf("vm:e2e %s (logs kept in %s): %w", mode, work, err)
 		}
 		lines = append(lines, fmt.Sprintf("  %-4s %s: host keys after %s, ssh %s, shutdown %s, total %s; user %s; served %v; %s; %s",
 			mode, res.Accel, res.Boot.Round(time.Second), res.SSH.Round(100*time.Millisecond), res.Down.Round(100*time.Millisecond),
 			time.Since(t0).Round(time.Second), res.User, res.Fetched, res.SerialCheck, res.Datasource))
 	}
+	os.RemoveAll(work)
 	fmt.Printf("image: %s (%s)\n%s\n", img.Disk, imageTime.Round(time.Second), strings.Join(lines, "\n"))
 	done("vm:e2e passed: both seeds booted a real cloud-init guest under restrict=on and ssh ran with pinned host keys", start)
 	return nil

@@ -91,7 +91,10 @@ func (s BootSpec) Args() ([]string, error) {
 		a = append(a, "-name", esc(s.Name))
 	}
 	a = append(a,
-		"-machine", "q35",
+		// i440fx: its PIIX IDE has a driver in every x86 kernel, so the
+		// cidata CD-ROM is seen (Debian's cloud kernel has no AHCI driver,
+		// so on q35 the CD-ROM stays invisible and cloud-init falls back).
+		"-machine", "pc",
 		"-accel", s.Accel,
 		"-cpu", cpu,
 		"-smp", fmt.Sprint(s.CPUs),

@@ -23,7 +23,7 @@ func TestArgsRestrictedHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"qemu-system-x86_64", "-name", "qemupack-t",
-		"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
+		"-machine", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024",
 		"-nodefaults", "-display", "none",
 		"-chardev", "file,id=serial0,path=/vm/serial.log", "-serial", "chardev:serial0",
 		"-qmp", "tcp:127.0.0.1:4444,server=on,wait=off",

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -326,13 +327,22 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	defer timer.Stop()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
+	look := time.NewTicker(5 * time.Second)
+	defer look.Stop()
 	var rep Report
 wait:
 	for {
 		select {
+		case <-look.C:
+			if b, _ := os.ReadFile(st.SerialLog); bytes.Contains(b, []byte("Used fallback datasource")) {
+				return fail(fmt.Errorf("VM %s: cloud-init found no NoCloud seed and used its fallback datasource (seed by %s; served: %s): %s", o.Name, o.SeedMode, fetchedList(srv.Fetched()), noSeedHint(o.SeedMode)))
+			}
 		case rep = <-srv.Reported():
 			break wait
 		case err := <-exited:
+			if err == nil {
+				err = errors.New("exit status 0")
+			}
 			return fail(fmt.Errorf("VM %s: QEMU ended before the guest reported its host keys (%v); its output is in %s", o.Name, err, st.QEMULog))
 		case <-timer.C:
 			return fail(fmt.Errorf("VM %s: no host-key report from the guest within %s (seed fetched: %s)", o.Name, o.BootTimeout, fetchedList(srv.Fetched())))
@@ -391,6 +401,13 @@ wait:
 	}
 	say(fmt.Sprintf("vm %s: SSH on 127.0.0.1:%d presents a pinned host key; user %s", o.Name, st.SSHPort, st.User))
 	return st, nil
+}
+
+func noSeedHint(mode string) string {
+	if mode == "iso" {
+		return "the guest did not see the cidata CD-ROM; does its kernel have drivers for an IDE CD-ROM (ata_piix, sr_mod) and ISO 9660 (isofs)? Try QEMUPACK_VM_SEED=http"
+	}
+	return "the guest did not fetch the seed; does the image read SMBIOS (dmidecode) and use cloud-init's NoCloud datasource? Try QEMUPACK_VM_SEED=iso"
 }
 
 // waitHostKey connects to the guest's SSH port until its server completes
