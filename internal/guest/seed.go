@@ -85,16 +85,30 @@ func MakeSeed(c SeedConfig) (Seed, error) {
 	if len(c.KeyTypes) > 0 {
 		fmt.Fprintf(&b, "ssh_genkeytypes: [%s]\n", strings.Join(c.KeyTypes, ", "))
 	}
+	var run []string
 	if c.Makestep != "" {
-		// Images with chrony read this drop-in; others ignore the file.
-		fmt.Fprintf(&b, "write_files:\n  - path: /etc/chrony/conf.d/qemupack-makestep.conf\n    content: |\n      makestep %s\n", c.Makestep)
-		fmt.Fprintf(&b, "  - path: /etc/chrony.d/qemupack-makestep.conf\n    content: |\n      makestep %s\n", c.Makestep)
+		run = append(run, makestepScript(c.Makestep))
 	}
 	if c.ReportURL != "" {
+		run = append(run, reportScript(c.ReportURL, pub))
+	}
+	if len(run) > 0 {
 		b.WriteString("runcmd:\n")
-		fmt.Fprintf(&b, "  - [ sh, -c, %s ]\n", yamlQuote(reportScript(c.ReportURL, pub)))
+		for _, r := range run {
+			fmt.Fprintf(&b, "  - [ sh, -c, %s ]\n", yamlQuote(r))
+		}
 	}
 	return Seed{MetaData: []byte(meta), UserData: []byte(b.String())}, nil
+}
+
+// makestepScript sets chrony's makestep in whichever main configuration
+// file the image has (Debian/Ubuntu: /etc/chrony/chrony.conf; Amazon
+// Linux, Fedora: /etc/chrony.conf), replacing the image's own line, and
+// restarts chrony if it runs. Images without chrony are left alone.
+func makestepScript(makestep string) string {
+	return `for f in /etc/chrony/chrony.conf /etc/chrony.conf; do [ -f "$f" ] || continue; ` +
+		`sed -i '/^makestep /d' "$f"; echo 'makestep ` + makestep + ` # qemupack' >> "$f"; ` +
+		`(systemctl try-restart chrony chronyd 2>/dev/null || true); echo qemupack: chrony makestep ` + makestep + ` in $f; done`
 }
 
 // reportScript is the shell the guest runs once cloud-init has made its

@@ -4,11 +4,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+	"gopkg.in/yaml.v3"
 )
 
 func testKey(t *testing.T) (ssh.PublicKey, string) {
@@ -41,7 +43,7 @@ func TestMakeSeed(t *testing.T) {
 		"#cloud-config\n",
 		"ssh_authorized_keys:\n  - \"" + line + " me@laptop\"\n",
 		"ssh_genkeytypes: [ed25519, ecdsa]\n",
-		"makestep 1 -1\n",
+		"echo 'makestep 1 -1 # qemupack' >> \\\"$f\\\"",
 		"runcmd:\n  - [ sh, -c, ",
 		"http://10.0.2.100/hostkeys/abc?user=$u",
 		"cat /etc/ssh/ssh_host_*_key.pub",
@@ -107,5 +109,43 @@ func TestFindPublicKey(t *testing.T) {
 	}
 	if _, _, err := FindPublicKey(filepath.Join(dir, "id_rsa.pub"), dir); err == nil || !strings.Contains(err.Error(), "not an SSH public key") {
 		t.Errorf("bad explicit key: %v", err)
+	}
+}
+
+// The user-data must be YAML that decodes to exactly what we meant, and
+// the shell it carries must parse.
+func TestUserDataDecodes(t *testing.T) {
+	_, line := testKey(t)
+	url := "http://10.0.2.100/hostkeys/0123abcd"
+	s, err := MakeSeed(SeedConfig{InstanceID: "i-1", Hostname: "h", PublicKey: line + " a@b", ReportURL: url, Makestep: "1.5 3", KeyTypes: []string{"ed25519"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ud struct {
+		Keys   []string   `yaml:"ssh_authorized_keys"`
+		Types  []string   `yaml:"ssh_genkeytypes"`
+		Runcmd [][]string `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal(s.UserData, &ud); err != nil {
+		t.Fatalf("user-data is not YAML: %v\n%s", err, s.UserData)
+	}
+	if len(ud.Keys) != 1 || ud.Keys[0] != line+" a@b" {
+		t.Errorf("keys %q", ud.Keys)
+	}
+	if len(ud.Types) != 1 || ud.Types[0] != "ed25519" {
+		t.Errorf("key types %q", ud.Types)
+	}
+	if len(ud.Runcmd) != 2 {
+		t.Fatalf("runcmd %q", ud.Runcmd)
+	}
+	want := []string{makestepScript("1.5 3"), reportScript(url, line+" a@b")}
+	for i, cmd := range ud.Runcmd {
+		if len(cmd) != 3 || cmd[0] != "sh" || cmd[1] != "-c" || cmd[2] != want[i] {
+			t.Errorf("runcmd %d: %q", i, cmd)
+			continue
+		}
+		if out, err := exec.Command("sh", "-n", "-c", cmd[2]).CombinedOutput(); err != nil {
+			t.Errorf("runcmd %d is not valid shell: %v\n%s", i, err, out)
+		}
 	}
 }
