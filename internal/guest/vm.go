@@ -104,6 +104,9 @@ func Load(root, name string) (*State, error) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(filepath.Join(dir, "serial.log")); derr == nil {
+			return nil, fmt.Errorf("VM %q is not running (the logs of its last run are in %s): start it with `mage vm:up`", name, dir)
+		}
 		return nil, fmt.Errorf("no VM %q (nothing in %s): start one with `mage vm:up`", name, dir)
 	}
 	if err != nil {
