@@ -88,7 +88,7 @@ func DetectFormat(path string) (string, error) {
 
 // CreateOverlay makes overlay, a qcow2 file that records every write of the
 // guest while base stays untouched.
-func CreateOverlay(ctx context.Context, qemuImg, base, baseFormat, overlay, logFile string) error {
+func CreateOverlay(ctx context.Context, qemuImg []string, base, baseFormat, overlay, logFile string) error {
 	abs, err := filepath.Abs(base)
 	if err != nil {
 		return fmt.Errorf("overlay: %w", err)
@@ -98,7 +98,7 @@ func CreateOverlay(ctx context.Context, qemuImg, base, baseFormat, overlay, logF
 	}
 	os.Remove(overlay)
 	err = run.Run(ctx, run.Cmd{
-		Args: []string{qemuImg, "create", "-q", "-f", "qcow2", "-b", abs, "-F", baseFormat, overlay},
+		Args: append(append([]string(nil), qemuImg...), "create", "-q", "-f", "qcow2", "-b", abs, "-F", baseFormat, overlay),
 		Log:  logFile,
 	})
 	if err != nil {

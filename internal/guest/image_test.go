@@ -94,7 +94,7 @@ func TestOverlayLeavesBaseAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ov := filepath.Join(dir, "vm", "overlay.qcow2")
-	if err := CreateOverlay(context.Background(), "qemu-img", base, format, ov, filepath.Join(dir, "qemu-img.log")); err != nil {
+	if err := CreateOverlay(context.Background(), []string{"qemu-img"}, base, format, ov, filepath.Join(dir, "qemu-img.log")); err != nil {
 		t.Fatal(err)
 	}
 	// Write into the overlay through qemu-io's sibling, qemu-img: resize.

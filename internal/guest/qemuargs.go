@@ -130,7 +130,9 @@ func (s BootSpec) Args() ([]string, error) {
 	if s.Restrict {
 		netdev += fmt.Sprintf(",guestfwd=tcp:%s:%d-tcp:127.0.0.1:%d", guestFwdIP, guestFwdPort, s.SeedPort)
 	}
-	a = append(a, "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0")
+	// No option ROM on the NIC: nothing boots from the network, and a QEMU
+	// without the iPXE ROMs (a bare Windows bundle) then still starts.
+	a = append(a, "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0,romfile=")
 	if s.SeedISO != "" {
 		a = append(a, "-drive", "file="+esc(s.SeedISO)+",format=raw,if=ide,media=cdrom,readonly=on")
 	} else {

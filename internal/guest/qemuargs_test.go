@@ -32,7 +32,7 @@ func TestArgsRestrictedHTTP(t *testing.T) {
 		"-pidfile", "/vm/qemu.pid",
 		"-kernel", "/k/vmlinuz", "-initrd", "/k/initrd.img", "-append", "root=/dev/vda console=ttyS0",
 		"-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:8080",
-		"-device", "virtio-net-pci,netdev=net0",
+		"-device", "virtio-net-pci,netdev=net0,romfile=",
 		"-smbios", "type=1,serial=ds=nocloud-net;s=http://10.0.2.100/",
 	}
 	if !reflect.DeepEqual(got, want) {

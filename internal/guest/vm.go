@@ -32,7 +32,7 @@ type Options struct {
 	Append         string
 
 	QEMU    []string // QEMU program (with wrapper); default qemu-system-x86_64
-	QEMUImg string   // default qemu-img
+	QEMUImg string   // default: qemu-img on PATH, else the one beside QEMU
 	Accel   string   // auto (default), kvm, tcg, whpx, hvf
 	CPUs    int      // default 1
 	MemMiB  int      // default 1024
@@ -210,7 +210,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 	}
 	say(fmt.Sprintf("vm %s: image %s (%s), key %s", o.Name, image, format, pubFile))
-	if err := CreateOverlay(ctx, o.QEMUImg, image, format, st.Overlay, filepath.Join(dir, "qemu-img.log")); err != nil {
+	if err := CreateOverlay(ctx, qemuImgCommand(o), image, format, st.Overlay, filepath.Join(dir, "qemu-img.log")); err != nil {
 		return nil, err
 	}
 
@@ -556,9 +556,6 @@ func withDefaults(o Options) Options {
 	if len(o.QEMU) == 1 && runtime.GOOS != "windows" && strings.HasSuffix(strings.ToLower(o.QEMU[0]), ".exe") {
 		o.QEMU = []string{"wine", o.QEMU[0]}
 	}
-	if o.QEMUImg == "" {
-		o.QEMUImg = "qemu-img"
-	}
 	if o.Accel == "" {
 		o.Accel = "auto"
 	}
@@ -589,6 +586,32 @@ func withDefaults(o Options) Options {
 		o.SerialWait = 2 * time.Minute
 	}
 	return o
+}
+
+// qemuImgCommand is the qemu-img to run: the one asked for, else the
+// host's on PATH, else the one beside the QEMU program (under wine when
+// that is a Windows program on another system).
+func qemuImgCommand(o Options) []string {
+	wrap := func(p string) []string {
+		if runtime.GOOS != "windows" && strings.HasSuffix(strings.ToLower(p), ".exe") {
+			return []string{"wine", p}
+		}
+		return []string{p}
+	}
+	if o.QEMUImg != "" {
+		return wrap(o.QEMUImg)
+	}
+	if _, err := exec.LookPath("qemu-img"); err == nil {
+		return []string{"qemu-img"}
+	}
+	prog := o.QEMU[len(o.QEMU)-1]
+	for _, name := range []string{"qemu-img.exe", "qemu-img"} {
+		p := filepath.Join(filepath.Dir(prog), name)
+		if _, err := os.Stat(p); err == nil {
+			return wrap(p)
+		}
+	}
+	return []string{"qemu-img"}
 }
 
 // freePort asks the system for a free loopback port. QEMU binds it a
