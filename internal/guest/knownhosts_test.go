@@ -84,3 +84,25 @@ func TestSerialHostKeys(t *testing.T) {
 		t.Error("keys found without markers")
 	}
 }
+
+// A real serial console (Debian bookworm, cloud-init 22.4, captured by
+// `mage vm:up`): the keys between the markers must have the fingerprints
+// cloud-init printed in its FINGERPRINTS block just above.
+func TestSerialHostKeysRealLog(t *testing.T) {
+	log, err := os.ReadFile(filepath.Join("..", "..", "testdata", "guest", "serial-bookworm-cloudinit22.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, complete := SerialHostKeys(log)
+	if !complete || len(keys) != 2 {
+		t.Fatalf("complete %v, %d keys", complete, len(keys))
+	}
+	for _, k := range keys {
+		if !strings.Contains(string(log), "256 "+ssh.FingerprintSHA256(k)+" root@default") {
+			t.Errorf("%s %s is not among the printed fingerprints", k.Type(), ssh.FingerprintSHA256(k))
+		}
+	}
+	if keys[0].Type() != "ecdsa-sha2-nistp256" || keys[1].Type() != "ssh-ed25519" {
+		t.Errorf("types %s %s", keys[0].Type(), keys[1].Type())
+	}
+}
