@@ -40,7 +40,8 @@ type Recipe struct {
 
 // DefaultRecipe is the image the end-to-end test boots: what the trials
 // showed to work (ifupdown + isc-dhcp-client so cloud-init's network
-// config has a renderer; curl for the host-key POST), plus dbus, without
+// config has a renderer; curl for the host-key POST), plus chrony (so the
+// test sees the seed's makestep applied) and dbus, without
 // which systemd-logind does not run and the ACPI power button (QMP
 // system_powerdown) is ignored.
 func DefaultRecipe() Recipe {
@@ -48,7 +49,7 @@ func DefaultRecipe() Recipe {
 		Suite:  "bookworm",
 		Mirror: "http://deb.debian.org/debian",
 		Packages: []string{
-			"systemd-sysv", "udev", "dbus", "cloud-init", "openssh-server", "curl",
+			"systemd-sysv", "udev", "dbus", "cloud-init", "openssh-server", "curl", "chrony",
 			"linux-image-cloud-amd64", "ifupdown", "isc-dhcp-client",
 		},
 		SizeMiB: 2048,
@@ -56,7 +57,7 @@ func DefaultRecipe() Recipe {
 }
 
 // recipeVersion changes whenever the steps below change what they make.
-const recipeVersion = "2"
+const recipeVersion = "3"
 
 // Key is the hash that names the image's cache folder.
 func (r Recipe) Key() string {

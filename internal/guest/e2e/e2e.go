@@ -134,7 +134,7 @@ func Run(ctx context.Context, img debimage.Image, o Options) (Result, error) {
 	t1 := time.Now()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	args := st.SSH(true, "sh", "-c", "'echo guest=$(hostname) user=$(id -un); cloud-init status; cat /var/lib/cloud/data/instance-id'")
+	args := st.SSH(true, "sh", "-c", "'echo guest=$(hostname) user=$(id -un); cloud-init status; grep ^makestep /etc/chrony/chrony.conf; cat /var/lib/cloud/data/instance-id'")
 	cmd := exec.CommandContext(sctx, args[0], args[1:]...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -143,7 +143,8 @@ func Run(ctx context.Context, img debimage.Image, o Options) (Result, error) {
 	}
 	res.SSH = time.Since(t1)
 	res.Output = strings.TrimSpace(out.String())
-	if !strings.Contains(res.Output, "guest=e2e-"+o.Mode) || !strings.Contains(res.Output, "user="+st.User) || !strings.Contains(res.Output, "status: done") {
+	if !strings.Contains(res.Output, "guest=e2e-"+o.Mode) || !strings.Contains(res.Output, "user="+st.User) || !strings.Contains(res.Output, "status: done") ||
+		!strings.Contains(res.Output, "makestep 1 -1 # qemupack") {
 		return res, fmt.Errorf("e2e %s: unexpected output from the guest: %q", o.Mode, res.Output)
 	}
 	say(fmt.Sprintf("e2e %s: ssh ran in the guest: %s", o.Mode, strings.ReplaceAll(res.Output, "\n", " | ")))
