@@ -14,7 +14,7 @@ import (
 // both under -netdev user,restrict=on. Opt-in: QEMUPACK_E2E=1. The image is
 // built from Debian's archive on first use (needs root and the network to
 // the mirror) and cached under QEMUPACK_CACHE; a boot under TCG takes a few
-// minutes.
+// minutes. QEMUPACK_VM_QEMU picks the QEMU (a .exe runs under wine).
 func TestBootDebianGuest(t *testing.T) {
 	if os.Getenv("QEMUPACK_E2E") != "1" {
 		t.Skip("end-to-end guest boot: set QEMUPACK_E2E=1 to run it (builds a Debian image, boots it twice under TCG)")
@@ -31,12 +31,17 @@ func TestBootDebianGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("image ready in %s: %s", time.Since(t0).Round(time.Second), img.Disk)
+	var qemu []string // QEMUPACK_VM_QEMU: e.g. our Windows build, run under wine
+	if q := os.Getenv("QEMUPACK_VM_QEMU"); q != "" {
+		qemu = []string{q}
+	}
 	for _, mode := range []string{"http", "iso"} {
 		t.Run(mode, func(t *testing.T) {
 			res, err := Run(ctx, img, Options{
 				CacheDir: cfg.CacheDir,
 				WorkDir:  t.TempDir(),
 				Mode:     mode,
+				QEMU:     qemu,
 				Accel:    os.Getenv("QEMUPACK_VM_ACCEL"),
 				Progress: func(s string) { t.Log(s) },
 			})
