@@ -10,6 +10,8 @@ require (
 	github.com/rhysd/actionlint v1.7.12
 	github.com/spdx/tools-golang v0.5.5
 	github.com/ulikunitz/xz v0.5.17
+	golang.org/x/crypto v0.59.0
+	gopkg.in/yaml.v3 v3.0.1
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
@@ -39,10 +41,9 @@ require (
 	github.com/spf13/afero v1.15.0 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
-	golang.org/x/crypto v0.11.0 // indirect
-	golang.org/x/sync v0.20.0 // indirect
-	golang.org/x/sys v0.42.0 // indirect
-	golang.org/x/text v0.29.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 tool github.com/magefile/mage
