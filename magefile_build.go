@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"qemupack/internal/catalog"
 	"qemupack/internal/config"
 	"qemupack/internal/deps"
+	"qemupack/internal/pick"
 	"qemupack/internal/xbuild"
 )
 
@@ -22,7 +22,11 @@ func Build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := buildStage(ctx, cfg)
+	picked, err := pick.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	res, err := buildStage(ctx, cfg, picked)
 	if err != nil {
 		return err
 	}
@@ -31,12 +35,10 @@ func Build(ctx context.Context) error {
 	return nil
 }
 
-// buildStage is the build step for other targets (bundle) to reuse.
-func buildStage(ctx context.Context, cfg config.Config) (xbuild.Result, error) {
-	rel, err := buildRelease(cfg)
-	if err != nil {
-		return xbuild.Result{}, err
-	}
+// buildStage builds the picked release: the mingw stack it needs (deps),
+// then QEMU into a staging folder. Bundle reuses it.
+func buildStage(ctx context.Context, cfg config.Config, picked pick.Result) (xbuild.Result, error) {
+	fmt.Printf("build: qemu %s from %s\n", picked.Picked.Version, picked.Source)
 	o, err := deps.OptionsFrom(ctx, cfg, os.Stdout)
 	if err != nil {
 		return xbuild.Result{}, err
@@ -45,25 +47,6 @@ func buildStage(ctx context.Context, cfg config.Config) (xbuild.Result, error) {
 	if err != nil {
 		return xbuild.Result{}, err
 	}
-	return xbuild.Run(ctx, cfg, xbuild.Job{Release: rel, DepsPrefixes: []string{st.Dir}}, os.Stdout)
-}
-
-// buildRelease is the release to build: QEMU_VERSION as an exact version
-// (default 7.2.0, what Debian 12's source package carries), with the
-// catalog's URL and sha256 when it lists it. The pick step replaces this
-// once wired.
-func buildRelease(cfg config.Config) (catalog.Release, error) {
-	v := strings.TrimSpace(strings.TrimLeft(cfg.QEMUVersion, "=v "))
-	if v == "" {
-		v = "7.2.0"
-	}
-	rel := catalog.Release{Version: v, URL: "https://download.qemu.org/qemu-" + v + ".tar.xz"}
-	if rs, err := catalog.LoadFrom(cfg.Root); err == nil {
-		for _, r := range rs {
-			if r.Version == v {
-				rel = r
-			}
-		}
-	}
-	return rel, nil
+	job := xbuild.Job{Release: picked.Picked, DepsPrefixes: []string{st.Dir}, NoDebian: picked.Source != pick.SourceDebian}
+	return xbuild.Run(ctx, cfg, job, os.Stdout)
 }
