@@ -22,4 +22,4 @@ apt-get install -y -q --no-install-recommends \
   dpkg-dev xz-utils bzip2 patch ca-certificates \
   wine wine64 seabios ipxe-qemu qemu-system-data \
   qemu-system-x86 qemu-utils debootstrap openssh-client \
-  nsis osslsigncode
+  nsis osslsigncode shellcheck genisoimage
