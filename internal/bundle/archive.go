@@ -19,6 +19,8 @@ import (
 
 	"github.com/klauspost/compress/zip"
 	"github.com/mholt/archives"
+
+	"qemupack/internal/atomicfile"
 )
 
 // Entry is one file of the archive, below its top folder.
@@ -194,14 +196,11 @@ type writeOptions struct {
 	wrap func(io.Writer) io.Writer // wraps the temp file (to make writes fail)
 }
 
-// tempPattern names the temp files WriteZip makes beside dest.
-func tempPrefix(dest string) string { return "." + filepath.Base(dest) + ".partial-" }
-
 // WriteZip writes the archive to dest: into a temp file beside it, read
 // back and checked entry by entry (names, sizes, sha256 against the
-// sources), then renamed over dest. On any failure, or when ctx is
-// cancelled, the temp file is removed and dest is left as it was. Temp
-// files a killed earlier run left behind are removed first.
+// sources), then renamed over dest with mode 0644. On any failure, or when
+// ctx is cancelled, the temp file is removed and dest is left as it was.
+// Temp files a killed earlier run left behind are removed first.
 func WriteZip(ctx context.Context, s Spec, dest string) (Written, error) {
 	return writeZip(ctx, s, dest, writeOptions{})
 }
@@ -218,16 +217,6 @@ func writeZip(ctx context.Context, s Spec, dest string, opt writeOptions) (w Wri
 	if err := CleanStale(dest); err != nil {
 		return w, err
 	}
-	tmp, err := os.CreateTemp(dir, tempPrefix(dest)+"*")
-	if err != nil {
-		return w, fmt.Errorf("archive: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
 
 	t := s.Time.UTC()
 	if t.Before(zipFloor) {
@@ -254,47 +243,47 @@ func writeZip(ctx context.Context, s Spec, dest string, opt writeOptions) (w Wri
 				return memFile{bytes.NewReader(e.Data), info}, nil
 			}}
 	}
-	var out io.Writer = tmp
-	if opt.wrap != nil {
-		out = opt.wrap(out)
+	fill := func(tmp *os.File) error {
+		var out io.Writer = tmp
+		if opt.wrap != nil {
+			out = opt.wrap(out)
+		}
+		ew := &errWriter{w: out}
+		z := archives.Zip{Compression: zip.Deflate}
+		if err := z.Archive(ctx, ew, files); err != nil {
+			return fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
+		}
+		if ew.err != nil {
+			return fmt.Errorf("archive %s: writing: %w", filepath.Base(dest), ew.err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
+		}
+		return nil
 	}
-	ew := &errWriter{w: out}
-	z := archives.Zip{Compression: zip.Deflate}
-	if err := z.Archive(ctx, ew, files); err != nil {
-		return w, fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
+	var sum string
+	var size int64
+	check := func(tmp string) error {
+		if err := verify(tmp, items); err != nil {
+			return fmt.Errorf("archive %s: read-back check failed, nothing written: %w", filepath.Base(dest), err)
+		}
+		var serr error
+		sum, size, serr = fileSum(tmp)
+		if serr != nil {
+			return fmt.Errorf("archive: %w", serr)
+		}
+		return nil
 	}
-	if ew.err != nil {
-		return w, fmt.Errorf("archive %s: writing: %w", filepath.Base(dest), ew.err)
-	}
-	if err := ctx.Err(); err != nil {
-		return w, fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return w, fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return w, fmt.Errorf("archive %s: %w", filepath.Base(dest), err)
-	}
-	if err := verify(tmp.Name(), items); err != nil {
-		return w, fmt.Errorf("archive %s: read-back check failed, nothing written: %w", filepath.Base(dest), err)
-	}
-	sum, size, err := fileSum(tmp.Name())
-	if err != nil {
-		return w, fmt.Errorf("archive: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return w, fmt.Errorf("archive: %w", err)
+	if err := atomicfile.WriteChecked(dest, 0o644, fill, check); err != nil {
+		return w, err
 	}
 	return Written{Path: dest, Size: size, SHA256: sum, Entries: len(items)}, nil
 }
 
 // CleanStale removes temp files an interrupted earlier write of dest left.
 func CleanStale(dest string) error {
-	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), tempPrefix(dest)+"*"))
-	for _, o := range olds {
-		if err := os.Remove(o); err != nil {
-			return fmt.Errorf("archive: removing a stale temp file: %w", err)
-		}
+	if err := atomicfile.CleanStale(dest); err != nil {
+		return fmt.Errorf("archive: %w", err)
 	}
 	return nil
 }
@@ -381,27 +370,5 @@ func WriteSums(dir, name, sum string) error {
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s  %s\n", lines[n], n)
 	}
-	return writeAtomic(sumsPath, []byte(b.String()))
-}
-
-func writeAtomic(dest string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dest), tempPrefix(dest)+"*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", dest, err)
-	}
-	return nil
+	return atomicfile.WriteFile(sumsPath, []byte(b.String()), 0o644)
 }

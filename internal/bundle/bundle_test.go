@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"qemupack/internal/atomicfile"
 	"qemupack/internal/pe/petest"
 )
 
@@ -295,6 +296,16 @@ func TestDeterministicAndSkipsWhenUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What lands in dist/ is readable by all (a temp file alone is 0600).
+	for _, p := range []string{ra.Archive.Path, filepath.Join(filepath.Dir(ra.Archive.Path), "SHA256SUMS")} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", p, fi.Mode().Perm())
+		}
+	}
 	// Different file times on the sources must not matter.
 	later := time.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(w.stage, "main.exe"), later, later)
@@ -419,7 +430,7 @@ func TestInterruptedWriteLeavesNoPartialFile(t *testing.T) {
 	}
 
 	// A kill -9 leaves a temp file; the next run removes it and completes.
-	stale := filepath.Join(dist, tempPrefix(dest)+"12345")
+	stale := filepath.Join(dist, atomicfile.TempPrefix(dest)+"12345")
 	os.WriteFile(stale, []byte("half an archive"), 0o644)
 	if _, err := WriteZip(context.Background(), spec, dest); err != nil {
 		t.Fatal(err)
@@ -517,7 +528,7 @@ func TestKilledMidArchive(t *testing.T) {
 	cmd.Wait()
 	os.Remove(dest + ".started")
 	got := distFiles(t, dist)
-	if len(got) != 1 || !strings.HasPrefix(got[0], tempPrefix(dest)) {
+	if len(got) != 1 || !strings.HasPrefix(got[0], atomicfile.TempPrefix(dest)) {
 		t.Fatalf("after kill -9 dist holds %v, want only the temp file", got)
 	}
 	if _, err := WriteZip(context.Background(), Spec{Top: "q", Entries: []Entry{{Name: "a", Data: []byte("a")}}}, dest); err != nil {

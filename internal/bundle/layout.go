@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"qemupack/internal/atomicfile"
 )
 
 // Input is everything one bundle is made from.
@@ -340,7 +342,7 @@ func Bundle(ctx context.Context, in Input) (*Result, error) {
 			return nil, fmt.Errorf("bundle: %w", err)
 		}
 		b, _ := json.Marshal(struct{ Key, SHA256 string }{key, w.SHA256})
-		if err := writeAtomic(stamp, b); err != nil {
+		if err := atomicfile.WriteFile(stamp, b, 0o644); err != nil {
 			return nil, err
 		}
 	}

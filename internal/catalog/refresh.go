@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-version"
+
+	"qemupack/internal/atomicfile"
 )
 
 // DownloadBase is where QEMU publishes its release tarballs.
@@ -313,23 +315,16 @@ func fetchFile(ctx context.Context, c *http.Client, url, dest, wantSHA string) e
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		tmp.Close()
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); wantSHA != "" && got != wantSHA {
-		return fmt.Errorf("GET %s: sha256 %s, want %s", url, got, wantSHA)
-	}
-	return os.Rename(tmp.Name(), dest)
+	return atomicfile.Write(dest, 0o644, func(tmp *os.File) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
+			return fmt.Errorf("GET %s: %w", url, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); wantSHA != "" && got != wantSHA {
+			return fmt.Errorf("GET %s: sha256 %s, want %s", url, got, wantSHA)
+		}
+		return nil
+	})
 }
 
 // Save writes the catalog atomically: a temporary file in the same folder,
@@ -347,22 +342,7 @@ func Save(path string, rs []Release) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("catalog %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".qemu-releases-*.json")
-	if err != nil {
-		return fmt.Errorf("catalog %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("catalog %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("catalog %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("catalog %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("catalog %s: %w", path, err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"qemupack/internal/atomicfile"
 	"qemupack/internal/config"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
@@ -340,7 +341,7 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 	st.Dir = dir
 	st.PkgConfigLibdir = append([]string{filepath.Join(dir, "lib", "pkgconfig")}, o.Tool.SysrootPkgConfigDirs()...)
 	data, _ := json.MarshalIndent(st, "", "  ")
-	if err := writeAtomic(filepath.Join(dir, "stack.json"), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "stack.json"), append(data, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -458,20 +459,4 @@ func copyFile(src, dst string) error {
 		err = cerr
 	}
 	return err
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"qemupack/internal/atomicfile"
 )
 
 // An ISO 9660 image with a Joliet tree, enough for a NoCloud seed: a few
@@ -158,30 +158,7 @@ func WriteSeedISO(path string, s Seed, t time.Time) error {
 	if err := WriteISO(&buf, "cidata", []ISOFile{{"meta-data", s.MetaData}, {"user-data", s.UserData}}, t); err != nil {
 		return err
 	}
-	return writeAtomic(path, buf.Bytes(), 0o644)
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // primaryName makes an ISO 9660 level 1 name: 8.3, upper-case d-characters.

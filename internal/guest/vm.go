@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"qemupack/internal/atomicfile"
 )
 
 // Options describe one VM to start.
@@ -121,7 +123,7 @@ func Load(root, name string) (*State, error) {
 
 func (st *State) save() error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	return writeAtomic(filepath.Join(st.Dir, "state.json"), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(filepath.Join(st.Dir, "state.json"), append(b, '\n'), 0o600)
 }
 
 // Running tells whether the VM's QEMU is still there.
@@ -365,7 +367,7 @@ wait:
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeAtomic(st.KnownHosts, kh, 0o600); err != nil {
+	if err := atomicfile.WriteFile(st.KnownHosts, kh, 0o600); err != nil {
 		return fail(err)
 	}
 

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"qemupack/internal/atomicfile"
 	"qemupack/internal/run"
 )
 
@@ -315,18 +316,13 @@ func Build(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(filepath.Dir(o.OutFile), 0o755); err != nil {
 		return fmt.Errorf("installer: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(o.OutFile), "."+filepath.Base(o.OutFile)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("installer: %w", err)
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmpPath)
-		}
-	}()
+	return atomicfile.WriteNamed(o.OutFile, 0o755, func(tmpPath string) error {
+		return makeInstaller(ctx, o, mkPath, files, tmpPath)
+	})
+}
+
+// makeInstaller runs makensis with its output at tmpPath, then o.Finalize.
+func makeInstaller(ctx context.Context, o Options, mkPath string, files []string, tmpPath string) error {
 	absTmp, err := filepath.Abs(tmpPath)
 	if err != nil {
 		return fmt.Errorf("installer: %w", err)
@@ -394,12 +390,5 @@ func Build(ctx context.Context, o Options) error {
 			return fmt.Errorf("installer %s: %w", o.OutFile, err)
 		}
 	}
-	if err := os.Chmod(tmpPath, 0o755); err != nil {
-		return fmt.Errorf("installer: %w", err)
-	}
-	if err := os.Rename(tmpPath, o.OutFile); err != nil {
-		return fmt.Errorf("installer: %w", err)
-	}
-	ok = true
 	return nil
 }

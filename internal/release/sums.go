@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"qemupack/internal/atomicfile"
 )
 
 // SumsFile is the checksum list's name (the `sha256sum -c` format).
@@ -41,23 +43,8 @@ func WriteAllSums(dir string) ([]string, error) {
 		}
 		fmt.Fprintf(&b, "%s  %s\n", sum, n)
 	}
-	tmp, err := os.CreateTemp(dir, "."+SumsFile+".*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, SumsFile), []byte(b.String()), 0o644); err != nil {
 		return nil, fmt.Errorf("sums: %w", err)
-	}
-	_, werr := tmp.WriteString(b.String())
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), filepath.Join(dir, SumsFile))
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("sums: %w", werr)
 	}
 	return names, nil
 }

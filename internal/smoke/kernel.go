@@ -15,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"qemupack/internal/atomicfile"
 )
 
 // KernelPackage is the Debian metapackage whose kernel the boot check uses.
@@ -115,19 +117,11 @@ func ExtractKernel(deb, dir string) (string, error) {
 			continue
 		}
 		dest := filepath.Join(dir, base)
-		tmp, err := os.CreateTemp(dir, "."+base+".partial-*")
+		err = atomicfile.Write(dest, 0o644, func(tmp *os.File) error {
+			_, err := io.Copy(tmp, tr)
+			return err
+		})
 		if err != nil {
-			return "", fmt.Errorf("smoke: %w", err)
-		}
-		_, err = io.Copy(tmp, tr)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), dest)
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
 			return "", fmt.Errorf("smoke: extracting %s from %s: %w", base, deb, err)
 		}
 		return dest, nil

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"qemupack/internal/atomicfile"
 	"qemupack/internal/run"
 )
 
@@ -192,29 +193,24 @@ func (f *Fetcher) keep(src string, t Tarball, move bool) (string, error) {
 			return dst, nil
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
-	if err != nil {
-		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
-	}
-	defer os.Remove(tmp.Name())
 	in, err := os.Open(src)
 	if err != nil {
-		tmp.Close()
 		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
 	}
-	_, err = io.Copy(tmp, in)
-	in.Close()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	defer in.Close()
+	err = atomicfile.WriteChecked(dst, 0o644, func(tmp *os.File) error {
+		if _, err := io.Copy(tmp, in); err != nil {
+			return fmt.Errorf("fetch %s: copy into cache: %w", t.Name, err)
+		}
+		return nil
+	}, func(tmp string) error {
+		if err := Verify(tmp, t.SHA256); err != nil {
+			return fmt.Errorf("fetch %s: %w", t.Name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", fmt.Errorf("fetch %s: copy into cache: %w", t.Name, err)
-	}
-	if err := Verify(tmp.Name(), t.SHA256); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", t.Name, err)
+		return "", err
 	}
 	return dst, nil
 }
@@ -242,37 +238,29 @@ func (f *Fetcher) download(ctx context.Context, t Tarball) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("%s: %s", t.URL, resp.Status)
 	}
-	dir := f.CacheDir
-	if dir == "" {
-		dir = os.TempDir()
+	// Into the cache, or with no cache a file that outlives this call.
+	dst := filepath.Join(os.TempDir(), fmt.Sprintf("qemupack-%s-%s", t.SHA256[:12], t.File))
+	if f.CacheDir != "" {
+		dst = f.CachedPath(t)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, ".download-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, resp.Body)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", t.URL, err)
-	}
-	if err := Verify(tmp.Name(), t.SHA256); err != nil {
-		return "", fmt.Errorf("%s: %w", t.URL, err)
-	}
-	if f.CacheDir == "" {
-		// Keep the file: hand the caller a path that outlives this call.
-		final := filepath.Join(dir, fmt.Sprintf("qemupack-%s-%s", t.SHA256[:12], t.File))
-		if err := os.Rename(tmp.Name(), final); err != nil {
-			return "", err
+	err = atomicfile.WriteChecked(dst, 0o644, func(tmp *os.File) error {
+		if _, err := io.Copy(tmp, resp.Body); err != nil {
+			return fmt.Errorf("%s: %w", t.URL, err)
 		}
-		return final, nil
+		return nil
+	}, func(tmp string) error {
+		if err := Verify(tmp, t.SHA256); err != nil {
+			return fmt.Errorf("%s: %w", t.URL, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
-	return f.keep(tmp.Name(), t, true)
+	return dst, nil
 }
 
 // fromDebian runs apt-get source --download-only in a fresh folder and
