@@ -16,6 +16,7 @@ import (
 
 	"qemupack/internal/bundle"
 	"qemupack/internal/catalog"
+	"qemupack/internal/checksum"
 	"qemupack/internal/config"
 	"qemupack/internal/pick"
 	"qemupack/internal/release"
@@ -169,11 +170,11 @@ func ReleaseSums() error {
 	if err != nil {
 		return err
 	}
-	names, err := release.WriteAllSums(cfg.DistDir)
+	names, err := checksum.WriteAll(cfg.DistDir)
 	if err != nil {
 		return err
 	}
-	done(fmt.Sprintf("releasesums: %s lists %d files", filepath.Join(cfg.DistDir, release.SumsFile), len(names)), start)
+	done(fmt.Sprintf("releasesums: %s lists %d files", filepath.Join(cfg.DistDir, checksum.SumsFile), len(names)), start)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/mholt/archives"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/checksum"
 )
 
 // Entry is one file of the archive, below its top folder.
@@ -123,7 +124,7 @@ func plan(s Spec) ([]item, error) {
 			if !st.Mode().IsRegular() {
 				return nil, fmt.Errorf("archive: %s: %s is not a regular file", e.Name, e.Source)
 			}
-			sum, n, err := fileSum(e.Source)
+			sum, n, err := checksum.FileSize(e.Source)
 			if err != nil {
 				return nil, fmt.Errorf("archive: %w", err)
 			}
@@ -268,7 +269,7 @@ func writeZip(ctx context.Context, s Spec, dest string, opt writeOptions) (w Wri
 			return fmt.Errorf("archive %s: read-back check failed, nothing written: %w", filepath.Base(dest), err)
 		}
 		var serr error
-		sum, size, serr = fileSum(tmp)
+		sum, size, serr = checksum.FileSize(tmp)
 		if serr != nil {
 			return fmt.Errorf("archive: %w", serr)
 		}
@@ -338,37 +339,4 @@ func verify(file string, items []item) error {
 		}
 	}
 	return nil
-}
-
-// WriteSums records name's sha256 in dir/SHA256SUMS (the `sha256sum -c`
-// format), keeping the lines of other files that still exist, sorted, and
-// replacing the file atomically.
-func WriteSums(dir, name, sum string) error {
-	sumsPath := filepath.Join(dir, "SHA256SUMS")
-	if err := CleanStale(sumsPath); err != nil {
-		return err
-	}
-	lines := map[string]string{name: sum}
-	if old, err := os.ReadFile(sumsPath); err == nil {
-		for _, l := range strings.Split(string(old), "\n") {
-			s, n, ok := strings.Cut(l, "  ")
-			n = strings.TrimPrefix(n, "*")
-			if !ok || n == name || strings.ContainsAny(n, "/\\") {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				lines[n] = s
-			}
-		}
-	}
-	names := make([]string, 0, len(lines))
-	for n := range lines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s  %s\n", lines[n], n)
-	}
-	return atomicfile.WriteFile(sumsPath, []byte(b.String()), 0o644)
 }

@@ -4,16 +4,14 @@
 package bundle
 
 import (
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"qemupack/internal/checksum"
 	"qemupack/internal/pe"
 )
 
@@ -158,20 +156,6 @@ func newIndex(dirs []SearchDir) (*index, error) {
 	return ix, nil
 }
 
-func fileSum(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 // Resolve walks the imports of roots (the staged .exe and .dll files) and
 // of every DLL they lead to. A DLL is taken from the roots themselves
 // first (the application folder, which Windows searches first), then from
@@ -287,7 +271,7 @@ func pick(name string, copies []copyOf) (*DLL, *Conflict, error) {
 	}
 	var all []seen
 	for _, cp := range copies {
-		sum, size, err := fileSum(cp.path)
+		sum, size, err := checksum.FileSize(cp.path)
 		if err != nil {
 			return nil, nil, fmt.Errorf("bundle: %w", err)
 		}

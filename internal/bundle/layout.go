@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/checksum"
 )
 
 // Input is everything one bundle is made from.
@@ -318,8 +319,8 @@ func Bundle(ctx context.Context, in Input) (*Result, error) {
 		stamp = filepath.Join(in.StampDir, spec.Top+".stamp")
 		var st struct{ Key, SHA256 string }
 		if b, err := os.ReadFile(stamp); err == nil && json.Unmarshal(b, &st) == nil && st.Key == key {
-			if sum, size, err := fileSum(dest); err == nil && sum == st.SHA256 {
-				if err := WriteSums(in.DistDir, filepath.Base(dest), sum); err != nil {
+			if sum, size, err := checksum.FileSize(dest); err == nil && sum == st.SHA256 {
+				if err := checksum.Record(in.DistDir, filepath.Base(dest), sum); err != nil {
 					return nil, err
 				}
 				res.Archive = Written{Path: dest, Size: size, SHA256: sum, Entries: -1}
@@ -334,7 +335,7 @@ func Bundle(ctx context.Context, in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteSums(in.DistDir, filepath.Base(dest), w.SHA256); err != nil {
+	if err := checksum.Record(in.DistDir, filepath.Base(dest), w.SHA256); err != nil {
 		return nil, err
 	}
 	if stamp != "" {

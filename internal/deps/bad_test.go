@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"qemupack/internal/checksum"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
 )
@@ -129,7 +130,7 @@ func TestTruncatedAndNonArchiveTarball(t *testing.T) {
 			os.WriteFile(p, c.cut(data), 0o644)
 			// The recipe pins the damaged file's own sum: verification passes,
 			// extraction must still catch it.
-			sum, _ := source.SHA256File(p)
+			sum, _ := checksum.File(p)
 			r.Sources[0].SHA256 = sum
 			o.Recipes = []recipe.Recipe{r}
 			_, err := Build(context.Background(), o)

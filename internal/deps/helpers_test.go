@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"qemupack/internal/checksum"
 	"qemupack/internal/config"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
@@ -109,7 +110,7 @@ func writeTarGz(t testing.TB, path string, files []file) string {
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := source.SHA256File(path)
+	sum, err := checksum.File(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package pick
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"qemupack/internal/catalog"
+	"qemupack/internal/checksum"
 	"qemupack/internal/config"
 	"qemupack/internal/host"
 	"qemupack/internal/recipe"
@@ -155,7 +153,7 @@ func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, 
 			}
 			mf := MirrorFile{Path: p}
 			if r.SHA256 != "" {
-				sum, err := fileSHA256(p)
+				sum, err := checksum.File(p)
 				switch {
 				case err != nil:
 					mf.Problem = fmt.Sprintf("mirror file %s unreadable: %v", p, err)
@@ -168,19 +166,6 @@ func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, 
 		}
 	}
 	return hits, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // FindDebianSource asks apt which qemu source packages the host can fetch

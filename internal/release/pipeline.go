@@ -10,6 +10,7 @@ import (
 
 	"qemupack/internal/atomicfile"
 	"qemupack/internal/bundle"
+	"qemupack/internal/checksum"
 	"qemupack/internal/installer"
 	"qemupack/internal/sbom"
 	"qemupack/internal/sign"
@@ -209,11 +210,11 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 	out.SBOM = sb
 	written = append(written, sb)
 	for _, w := range written {
-		sum, err := fileSHA256(w)
+		sum, err := checksum.File(w)
 		if err != nil {
 			return out, fmt.Errorf("release: %w", err)
 		}
-		if err := bundle.WriteSums(in.DistDir, filepath.Base(w), sum); err != nil {
+		if err := checksum.Record(in.DistDir, filepath.Base(w), sum); err != nil {
 			return out, fmt.Errorf("release: SHA256SUMS: %w", err)
 		}
 	}

@@ -198,33 +198,6 @@ func (Catalog) Refresh() error { return nil }
 	}
 }
 
-func TestWriteAllSums(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "b.zip"), []byte("bbb"), 0o644)
-	os.WriteFile(filepath.Join(dir, "a-setup.exe"), []byte("aaa"), 0o644)
-	os.WriteFile(filepath.Join(dir, SumsFile), []byte("stale\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, ".partial"), []byte("x"), 0o644)
-	names, err := WriteAllSums(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(filepath.Join(dir, SumsFile))
-	want := "9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0  a-setup.exe\n" +
-		"3e744b9dc39389baf0c5a0660589b8402f3dbb49b89b3e75f2c9355852a3c677  b.zip\n"
-	if string(got) != want || len(names) != 2 {
-		t.Errorf("SHA256SUMS:\n%s\nwant:\n%s", got, want)
-	}
-	if sum := exec.Command("sha256sum", "-c", SumsFile); true {
-		sum.Dir = dir
-		if out, err := sum.CombinedOutput(); err != nil {
-			t.Errorf("sha256sum -c: %v\n%s", err, out)
-		}
-	}
-	if _, err := WriteAllSums(t.TempDir()); err == nil {
-		t.Error("an empty folder gave a SHA256SUMS")
-	}
-}
-
 func writeZip(t *testing.T, path string, entries map[string][]byte, mtime time.Time) {
 	t.Helper()
 	var names []string

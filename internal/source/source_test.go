@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"qemupack/internal/checksum"
 )
 
 type entry struct {
@@ -62,7 +64,7 @@ func makeTar(t *testing.T, dir, name string, ents []entry) (string, string) {
 	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := SHA256File(p)
+	sum, err := checksum.File(p)
 	if err != nil {
 		t.Fatal(err)
 	}
