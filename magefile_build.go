@@ -39,7 +39,7 @@ func Build(ctx context.Context) error {
 // then QEMU into a staging folder. Bundle reuses it.
 func buildStage(ctx context.Context, cfg config.Config, picked pick.Result) (xbuild.Result, error) {
 	fmt.Printf("build: qemu %s from %s\n", picked.Picked.Version, picked.Source)
-	o, err := deps.OptionsFrom(ctx, cfg, os.Stdout)
+	o, err := deps.OptionsFor(cfg, picked.Host, os.Stdout)
 	if err != nil {
 		return xbuild.Result{}, err
 	}

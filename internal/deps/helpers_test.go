@@ -13,6 +13,7 @@ import (
 
 	"qemupack/internal/checksum"
 	"qemupack/internal/config"
+	"qemupack/internal/host"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
 )
@@ -43,7 +44,15 @@ func testMirror(t testing.TB) string {
 
 func probe(t testing.TB) Toolchain {
 	t.Helper()
-	tc, err := ProbeToolchain(context.Background(), "x86_64-w64-mingw32-", nil)
+	cfg, err := config.FromEnv(t.TempDir(), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := host.Probe(context.Background(), cfg, host.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := ToolchainFrom(rep)
 	if err != nil {
 		t.Fatalf("%v (CI installs these from scripts/setup-debian.sh)", err)
 	}

@@ -7,14 +7,26 @@ import (
 	"path/filepath"
 
 	"qemupack/internal/config"
+	"qemupack/internal/host"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
 )
 
-// OptionsFrom fills Options from the shared settings: recipes from
-// <root>/recipes/deps, patches from <root>/patches, the cache, the mirror,
-// offline mode, QEMUPACK_DEPS, JOBS, CROSS_PREFIX and QEMUPACK_SYSROOT.
+// OptionsFrom probes the host and fills Options from it and the shared
+// settings (OptionsFor), for a deps build run on its own.
 func OptionsFrom(ctx context.Context, c config.Config, out io.Writer) (Options, error) {
+	rep, err := host.Probe(ctx, c, host.Options{})
+	if err != nil {
+		return Options{}, fmt.Errorf("deps: %w", err)
+	}
+	return OptionsFor(c, rep, out)
+}
+
+// OptionsFor fills Options from the shared settings and the host probe:
+// recipes from <root>/recipes/deps, patches from <root>/patches, the
+// cache, the mirror, offline mode, QEMUPACK_DEPS, JOBS; the toolchain and
+// sysroots (CROSS_PREFIX, QEMUPACK_SYSROOT) from rep.
+func OptionsFor(c config.Config, rep host.Report, out io.Writer) (Options, error) {
 	rs, err := recipe.LoadDir(filepath.Join(c.Root, recipe.Dir))
 	if err != nil {
 		return Options{}, fmt.Errorf("deps: %w", err)
@@ -22,7 +34,7 @@ func OptionsFrom(ctx context.Context, c config.Config, out io.Writer) (Options, 
 	if len(rs) == 0 {
 		return Options{}, fmt.Errorf("deps: no recipes in %s", filepath.Join(c.Root, recipe.Dir))
 	}
-	tc, err := ProbeToolchain(ctx, c.CrossPrefix, c.Sysroots)
+	tc, err := ToolchainFrom(rep)
 	if err != nil {
 		return Options{}, err
 	}

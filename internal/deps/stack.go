@@ -51,7 +51,7 @@ type Options struct {
 	Want     []string        // pkg-config modules or recipe names (default QEMUModules)
 	Mode     config.DepsMode // auto (default), host or recipes
 	Jobs     int             // parallel compile jobs in all (default 1)
-	Tool     Toolchain       // from ProbeToolchain
+	Tool     Toolchain       // from ToolchainFrom
 	Fetcher  *source.Fetcher // default: sources under <CacheDir>/sources, online
 	Out      io.Writer       // progress (default: discarded)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-version"
 
+	"qemupack/internal/host"
 	"qemupack/internal/run"
 )
 
@@ -29,28 +30,36 @@ func (t Toolchain) ID() string {
 	return fmt.Sprintf("gcc=%s meson=%s ninja=%s", t.GCC, t.Meson, t.Ninja)
 }
 
-// ProbeToolchain asks the cross compiler, meson and ninja for their
-// versions; a missing tool is an error that names its Debian package.
-func ProbeToolchain(ctx context.Context, crossPrefix string, sysroots []string) (Toolchain, error) {
-	t := Toolchain{CrossPrefix: crossPrefix, Triplet: strings.TrimSuffix(crossPrefix, "-")}
+// ToolchainFrom takes what the builds run with from the host probe (one
+// probe for the whole run): the first lines of the cross compiler's,
+// meson's and ninja's --version (they go into every cache key, so a new
+// compiler rebuilds the stack) and the sysroots that exist, the user's
+// QEMUPACK_SYSROOT folders first. A tool the recipes need that is missing
+// is an error naming the command that installs it on this host; patch and
+// the cross ar, which the host probe does not look for, are looked up on
+// PATH here.
+func ToolchainFrom(rep host.Report) (Toolchain, error) {
+	t := Toolchain{CrossPrefix: rep.CrossPrefix, Triplet: rep.Triplet, Sysroots: rep.ExistingSysroots()}
 	var missing []string
-	first := func(args ...string) string {
-		out, err := run.Output(ctx, run.Cmd{Args: args})
-		if err != nil {
-			return ""
+	for _, key := range []string{host.ToolGCC, host.ToolMeson, host.ToolNinja, host.ToolPkgConfig, host.ToolMake} {
+		tool := rep.Tool(key)
+		if tool.Found() {
+			continue
 		}
-		return strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
+		why := tool.Problem
+		if why == "" {
+			why = "not probed"
+		}
+		if tool.Package != "" {
+			why += "; install: " + host.InstallCommand(rep.Family, []string{tool.Package})
+		}
+		cmd := tool.Command
+		if cmd == "" {
+			cmd = key
+		}
+		missing = append(missing, fmt.Sprintf("%s (%s)", cmd, why))
 	}
-	if t.GCC = first(crossPrefix+"gcc", "--version"); t.GCC == "" {
-		missing = append(missing, crossPrefix+"gcc (Debian: gcc-mingw-w64-x86-64)")
-	}
-	if t.Meson = first("meson", "--version"); t.Meson == "" {
-		missing = append(missing, "meson (Debian: meson)")
-	}
-	if t.Ninja = first("ninja", "--version"); t.Ninja == "" {
-		missing = append(missing, "ninja (Debian: ninja-build)")
-	}
-	for _, tool := range []struct{ bin, pkg string }{{"pkg-config", "pkg-config"}, {"make", "make"}, {"patch", "patch"}, {crossPrefix + "ar", "binutils-mingw-w64-x86-64"}} {
+	for _, tool := range []struct{ bin, pkg string }{{"patch", "patch"}, {rep.CrossPrefix + "ar", "binutils-mingw-w64-" + strings.ReplaceAll(strings.TrimSuffix(rep.Triplet, "-w64-mingw32"), "_", "-")}} {
 		if _, err := exec.LookPath(tool.bin); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (Debian: %s)", tool.bin, tool.pkg))
 		}
@@ -58,16 +67,9 @@ func ProbeToolchain(ctx context.Context, crossPrefix string, sysroots []string) 
 	if len(missing) > 0 {
 		return t, fmt.Errorf("deps: missing build tools: %s", strings.Join(missing, ", "))
 	}
-	seen := map[string]bool{}
-	for _, d := range append(append([]string{}, sysroots...), "/usr/"+t.Triplet, "/usr/"+t.Triplet+"/sys-root/mingw") {
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			t.Sysroots = append(t.Sysroots, d)
-		}
-	}
+	t.GCC = rep.Tool(host.ToolGCC).Raw
+	t.Meson = rep.Tool(host.ToolMeson).Raw
+	t.Ninja = rep.Tool(host.ToolNinja).Raw
 	return t, nil
 }
 
