@@ -43,6 +43,7 @@ func buildStage(ctx context.Context, cfg config.Config, picked pick.Result) (xbu
 	if err != nil {
 		return xbuild.Result{}, err
 	}
+	o.HostMin = picked.HostMin() // a host library when pick found it enough for this release
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return xbuild.Result{}, err

@@ -54,6 +54,15 @@ type Options struct {
 	Tool     Toolchain       // from ToolchainFrom
 	Fetcher  *source.Fetcher // default: sources under <CacheDir>/sources, online
 	Out      io.Writer       // progress (default: discarded)
+	// HostMin, when not nil, is pick's rule for QEMUPACK_DEPS=auto and
+	// host: pkg-config module -> the lowest version the picked QEMU
+	// release accepts ("" = any), as pick.Result.HostMin gives it. A
+	// recipe with a module named here uses the host's copy when it is at
+	// least the highest minimum named for its modules, exactly when pick
+	// said the host's is enough; recipes it does not name (libraries'
+	// own dependencies, pcre2, libffi) keep their host_min. Nil: every
+	// recipe's host_min (default: its own version).
+	HostMin map[string]string
 }
 
 // Item is one library of a plan, before anything is built.
@@ -84,7 +93,7 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 	for _, r := range rs {
 		it := &Item{Recipe: r, Lib: Lib{Name: r.Name, Version: r.Version, Modules: r.Provides, Deps: r.Deps}}
 		if mode != config.DepsRecipes {
-			if host, ok := hostHas(ctx, o.Tool, r); ok {
+			if host, ok := hostHas(ctx, o.Tool, r, o.HostMin); ok {
 				it.From = FromHost
 				it.Prefix = host.sysroot
 				it.Modules = host.modules
@@ -95,7 +104,7 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 			}
 			if mode == config.DepsHost {
 				return nil, fmt.Errorf("deps: QEMUPACK_DEPS=host, but the host's mingw sysroots (%s) lack %s %s or newer; install it, or use QEMUPACK_DEPS=auto to build it from recipes/deps/%s.json",
-					strings.Join(o.Tool.Sysroots, ", "), strings.Join(sortedKeys(r.Provides), "/"), minOf(r), r.Name)
+					strings.Join(o.Tool.Sysroots, ", "), strings.Join(sortedKeys(r.Provides), "/"), orAny(hostMinOf(r, o.HostMin)), r.Name)
 			}
 		}
 		patches, err := source.PatchFiles(filepath.Join(o.PatchDir, r.Name, r.Version))
@@ -131,18 +140,45 @@ func minOf(r recipe.Recipe) string {
 	return r.Version
 }
 
+// hostMinOf is the lowest host version of r's library that will do: the
+// highest minimum pick named for r's modules when it named any, else the
+// recipe's host_min.
+func hostMinOf(r recipe.Recipe, picked map[string]string) string {
+	min, named := "", false
+	for m := range r.Provides {
+		if v, ok := picked[m]; ok {
+			if !named || !atLeast(min, v) {
+				min = v
+			}
+			named = true
+		}
+	}
+	if named {
+		return min
+	}
+	return minOf(r)
+}
+
+func orAny(min string) string {
+	if min == "" {
+		return "(any version)"
+	}
+	return min
+}
+
 type hostLib struct {
 	sysroot, version string
 	modules          map[string]string
 }
 
 // hostHas reports whether the host sysroots have every module the recipe
-// provides at the recipe's host_min version (default: its version) or newer.
-func hostHas(ctx context.Context, tc Toolchain, r recipe.Recipe) (hostLib, bool) {
+// provides at hostMinOf's version or newer.
+func hostHas(ctx context.Context, tc Toolchain, r recipe.Recipe, picked map[string]string) (hostLib, bool) {
 	h := hostLib{modules: map[string]string{}}
+	min := hostMinOf(r, picked)
 	for _, m := range sortedKeys(r.Provides) {
 		v := tc.HostModule(ctx, m)
-		if v == "" || !atLeast(v, minOf(r)) {
+		if v == "" || !atLeast(v, min) {
 			return h, false
 		}
 		h.modules[m] = v

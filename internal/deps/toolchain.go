@@ -104,8 +104,12 @@ func (t Toolchain) HostModule(ctx context.Context, module string) string {
 	return strings.TrimSpace(out)
 }
 
-// atLeast compares versions loosely ("1.2.13" >= "1.2.11").
+// atLeast compares versions loosely ("1.2.13" >= "1.2.11"); an empty min
+// is met by any version, as in pick.
 func atLeast(have, min string) bool {
+	if min == "" {
+		return true
+	}
 	h, err1 := version.NewVersion(have)
 	m, err2 := version.NewVersion(min)
 	if err1 != nil || err2 != nil {

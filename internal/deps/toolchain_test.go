@@ -1,10 +1,16 @@
 package deps
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"qemupack/internal/config"
 	"qemupack/internal/host"
+	"qemupack/internal/recipe"
 )
 
 // reportWith is a host report of a Debian machine whose probe found the
@@ -71,5 +77,58 @@ func TestToolchainMissingToolNamesPackage(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "gcc (") {
 		t.Errorf("a present tool is named missing: %v", err)
+	}
+}
+
+// Under auto, deps takes a host library exactly when pick said the host's
+// copy is enough for the picked release (Options.HostMin); without pick's
+// word, the recipe's own version is the bar.
+func TestHostMinFollowsPick(t *testing.T) {
+	if _, err := exec.LookPath("pkg-config"); err != nil {
+		t.Fatal("pkg-config is needed (Debian package: pkg-config)")
+	}
+	sysroot := t.TempDir()
+	pc := "prefix=" + sysroot + "\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\nName: demo\nDescription: host copy\nVersion: 0.9\nLibs: -L${libdir} -ldemo\n"
+	os.MkdirAll(filepath.Join(sysroot, "lib", "pkgconfig"), 0o755)
+	if err := os.WriteFile(filepath.Join(sysroot, "lib", "pkgconfig", "demo.pc"), []byte(pc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := demoRecipe(t, t.TempDir(), demoFiles) // builds demo 1.0
+	from := func(mode config.DepsMode, hostMin map[string]string) (From, error) {
+		items, err := Plan(context.Background(), Options{CacheDir: t.TempDir(), Recipes: []recipe.Recipe{r}, Want: []string{"demo"},
+			Mode: mode, Tool: Toolchain{Sysroots: []string{sysroot}}, HostMin: hostMin})
+		if err != nil {
+			return "", err
+		}
+		if len(items) != 1 {
+			t.Fatalf("plan %v", items)
+		}
+		if items[0].From == "" && items[0].NeedsBuild {
+			return "build", nil
+		}
+		return items[0].From, nil
+	}
+	for _, c := range []struct {
+		name    string
+		hostMin map[string]string
+		want    From
+	}{
+		{"no pick: the recipe's version is the bar", nil, "build"},
+		{"pick: any version will do", map[string]string{"demo": ""}, FromHost},
+		{"pick: the release needs 0.8", map[string]string{"demo": "0.8"}, FromHost},
+		{"pick: the release needs 0.9.1", map[string]string{"demo": "0.9.1"}, "build"},
+		{"pick names other libraries only", map[string]string{"zlib": ""}, "build"},
+	} {
+		got, err := from(config.DepsAuto, c.hostMin)
+		if err != nil || got != c.want {
+			t.Errorf("%s: from %q (%v), want %q", c.name, got, err, c.want)
+		}
+	}
+	if got, err := from(config.DepsRecipes, map[string]string{"demo": ""}); err != nil || got != "build" {
+		t.Errorf("QEMUPACK_DEPS=recipes still builds: %q %v", got, err)
+	}
+	_, err := from(config.DepsHost, map[string]string{"demo": "1.2"})
+	if err == nil || !strings.Contains(err.Error(), "demo 1.2 or newer") {
+		t.Errorf("QEMUPACK_DEPS=host with too old a host copy: %v", err)
 	}
 }

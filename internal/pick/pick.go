@@ -242,6 +242,21 @@ func Decide(in Inputs) (Result, error) {
 	return res, &NothingFits{Reason: res.Reason}
 }
 
+// HostMin gives, for each library the picked release needs, the lowest
+// version of the host's copy that will do ("" = any version): the rule by
+// which pick chose between the host's copy and a recipe. deps.Options takes
+// it so the deps step makes the same choice. Nil when nothing was picked.
+func (r Result) HostMin() map[string]string {
+	if len(r.Deps) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(r.Deps))
+	for _, d := range r.Deps {
+		out[d.Module] = d.Min
+	}
+	return out
+}
+
 func upstreamOf(r catalog.Release) string {
 	if r.URL != "" {
 		return r.URL

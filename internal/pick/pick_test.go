@@ -567,3 +567,18 @@ func TestWriteCheck(t *testing.T) {
 		}
 	}
 }
+
+// HostMin hands deps the minimums pick judged the host's libraries by.
+func TestResultHostMin(t *testing.T) {
+	res := pick.Result{Deps: []pick.Dep{{Module: "glib-2.0", Min: "2.56", From: "recipe"}, {Module: "zlib", From: "host"}}}
+	got := res.HostMin()
+	if len(got) != 2 || got["glib-2.0"] != "2.56" || got["zlib"] != "" {
+		t.Errorf("HostMin = %v", got)
+	}
+	if _, ok := got["zlib"]; !ok {
+		t.Error("zlib (any version) is missing from HostMin")
+	}
+	if (pick.Result{}).HostMin() != nil {
+		t.Error("nothing picked, yet HostMin names libraries")
+	}
+}
