@@ -146,6 +146,17 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
 		return r, nil
 	}
+	unlock, err := lockDir(ctx, top, func() {
+		o.say("build: another qemupack process is building this configuration in %s; waiting for it", top)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	if r, ok := loadResult(top); ok { // the other process finished it
+		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
+		return r, nil
+	}
 	plan.BuildDir = filepath.Join(top, "build")
 	logs := filepath.Join(top, "logs")
 	if conf, err = ConfigureCommand(plan); err != nil {
