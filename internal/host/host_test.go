@@ -446,3 +446,25 @@ func TestLibfdtWithoutPC(t *testing.T) {
 		t.Errorf("libfdt from libfdt.pc: %+v", l)
 	}
 }
+
+func TestLibraryPackagePerFamily(t *testing.T) {
+	tr := "x86_64-w64-mingw32"
+	for _, c := range []struct {
+		f      host.Family
+		module string
+		want   string
+	}{
+		{host.Fedora, "pixman-1", "mingw64-pixman"},
+		{host.MSYS2, "libfdt", "mingw-w64-x86_64-dtc"},
+		{host.MSYS2, "slirp", "mingw-w64-x86_64-libslirp"},
+		{host.Cygwin, "slirp", ""}, // Cygwin ships no mingw libslirp: a recipe builds it
+		{host.Debian, "zlib", "libz-mingw-w64-dev"},
+	} {
+		if got := host.LibraryPackage(c.f, c.module, tr); got != c.want {
+			t.Errorf("LibraryPackage(%s, %s) = %q, want %q", c.f, c.module, got, c.want)
+		}
+	}
+	if got := host.LibraryPackage(host.Fedora, "zlib", "i686-w64-mingw32"); got != "mingw32-zlib" {
+		t.Errorf("i686 Fedora zlib = %q", got)
+	}
+}

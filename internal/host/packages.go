@@ -50,7 +50,7 @@ func ToolPackage(f Family, tool, triplet string) string {
 			return tool
 		}
 	case Fedora:
-		mingw := map[string]string{"x86_64": "mingw64", "i686": "mingw32"}[arch]
+		mingw := mingwPackagePrefix[Fedora][arch]
 		switch tool {
 		case ToolGCC:
 			return pre(mingw, "-gcc")
@@ -68,7 +68,7 @@ func ToolPackage(f Family, tool, triplet string) string {
 			return tool
 		}
 	case Cygwin:
-		mingw := map[string]string{"x86_64": "mingw64-x86_64", "i686": "mingw64-i686"}[arch]
+		mingw := mingwPackagePrefix[Cygwin][arch]
 		switch tool {
 		case ToolGCC:
 			return pre(mingw, "-gcc-core")
@@ -82,7 +82,7 @@ func ToolPackage(f Family, tool, triplet string) string {
 			return "pkg-config"
 		}
 	case MSYS2:
-		mingw := map[string]string{"x86_64": "mingw-w64-x86_64", "i686": "mingw-w64-i686"}[arch]
+		mingw := mingwPackagePrefix[MSYS2][arch]
 		switch tool {
 		case ToolGCC:
 			return pre(mingw, "-gcc")
@@ -105,52 +105,32 @@ func ToolPackage(f Family, tool, triplet string) string {
 // host's own mingw sysroot ("" when the family ships none: Debian has only
 // zlib, so glib, pixman and slirp come from our recipes there).
 func LibraryPackage(f Family, module, triplet string) string {
-	arch := crossArch(triplet)
-	switch f {
-	case Debian:
+	if f == Debian {
 		if module == "zlib" {
 			return "libz-mingw-w64-dev" // both x86_64 and i686
 		}
-	case Fedora:
-		mingw := map[string]string{"x86_64": "mingw64", "i686": "mingw32"}[arch]
-		switch module {
-		case "glib-2.0", "gthread-2.0":
-			return pre(mingw, "-glib2")
-		case "pixman-1":
-			return pre(mingw, "-pixman")
-		case "zlib":
-			return pre(mingw, "-zlib")
-		}
-	case Cygwin:
-		mingw := map[string]string{"x86_64": "mingw64-x86_64", "i686": "mingw64-i686"}[arch]
-		switch module {
-		case "glib-2.0", "gthread-2.0":
-			return pre(mingw, "-glib2.0")
-		case "pixman-1":
-			return pre(mingw, "-pixman")
-		case "zlib":
-			return pre(mingw, "-zlib")
-		}
-	case MSYS2:
-		mingw := map[string]string{"x86_64": "mingw-w64-x86_64", "i686": "mingw-w64-i686"}[arch]
-		switch module {
-		case "glib-2.0", "gthread-2.0":
-			return pre(mingw, "-glib2")
-		case "pixman-1":
-			return pre(mingw, "-pixman")
-		case "zlib":
-			return pre(mingw, "-zlib")
-		case "slirp":
-			return pre(mingw, "-libslirp")
-		case "libfdt":
-			return pre(mingw, "-dtc")
-		}
+		return ""
 	}
-	return ""
+	return pre(mingwPackagePrefix[f][crossArch(triplet)], mingwLibrarySuffix[f][module])
+}
+
+// mingwPackagePrefix is how each family names its mingw packages per
+// architecture; mingwLibrarySuffix what follows for each pkg-config module.
+var mingwPackagePrefix = map[Family]map[string]string{
+	Fedora: {"x86_64": "mingw64", "i686": "mingw32"},
+	Cygwin: {"x86_64": "mingw64-x86_64", "i686": "mingw64-i686"},
+	MSYS2:  {"x86_64": "mingw-w64-x86_64", "i686": "mingw-w64-i686"},
+}
+
+var mingwLibrarySuffix = map[Family]map[string]string{
+	Fedora: {"glib-2.0": "-glib2", "gthread-2.0": "-glib2", "pixman-1": "-pixman", "zlib": "-zlib"},
+	Cygwin: {"glib-2.0": "-glib2.0", "gthread-2.0": "-glib2.0", "pixman-1": "-pixman", "zlib": "-zlib"},
+	MSYS2: {"glib-2.0": "-glib2", "gthread-2.0": "-glib2", "pixman-1": "-pixman", "zlib": "-zlib",
+		"slirp": "-libslirp", "libfdt": "-dtc"},
 }
 
 func pre(prefix, name string) string {
-	if prefix == "" {
+	if prefix == "" || name == "" {
 		return ""
 	}
 	return prefix + name
