@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -141,6 +142,12 @@ func Run(ctx context.Context, c Cmd) error {
 		}
 		io.Copy(io.Discard, pr)
 	}()
+	// The parent-death signal (see dieWithParent) follows the OS thread
+	// that started the program, not the process: keep this goroutine on
+	// that thread until the program has ended, so a Go runtime thread
+	// exit can never stop a long build.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err := cmd.Start()
 	if err != nil {
 		pw.Close()
@@ -173,6 +180,8 @@ func Output(ctx context.Context, c Cmd) (string, error) {
 	cmd.WaitDelay = 10 * time.Second
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	runtime.LockOSThread() // as in Run
+	defer runtime.UnlockOSThread()
 	out, err := cmd.Output()
 	if err != nil {
 		return string(out), &Error{Args: c.Args, Dir: c.Dir, Tail: lastLines(stderr.String(), 30), Err: err}
