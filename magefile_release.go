@@ -14,14 +14,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"qemupack/internal/bundle"
-	"qemupack/internal/catalog"
 	"qemupack/internal/checksum"
-	"qemupack/internal/config"
 	"qemupack/internal/pick"
 	"qemupack/internal/release"
-	"qemupack/internal/run"
-	"qemupack/internal/sbom"
 	"qemupack/internal/sign"
 )
 
@@ -54,53 +49,7 @@ func releaseFiles(ctx context.Context, what string, zip bool) error {
 	if err != nil {
 		return err
 	}
-	recPath, err := bundle.NewestBuild(cfg.CacheDir)
-	if err != nil {
-		return err
-	}
-	rec, err := bundle.ReadBuild(recPath)
-	if err != nil {
-		return err
-	}
-	in, err := bundle.InputFromBuild(ctx, cfg, rec)
-	if err != nil {
-		return err
-	}
-	spec, _, err := bundle.Layout(in)
-	if err != nil {
-		return err
-	}
-	releases, _ := catalog.LoadFrom(cfg.Root)
-	deb := &sbom.Debian{}
-	qemu, err := release.QEMUComponent(ctx, rec, releases, cfg.Root, deb)
-	if err != nil {
-		return err
-	}
-	owners, err := sbom.DepsOwners(filepath.Join(cfg.CacheDir, "deps"), filepath.Join(cfg.Root, "recipes", "deps"), filepath.Join(cfg.Root, "patches"))
-	if err != nil {
-		return err
-	}
-	var search, qemuFiles []string
-	for _, s := range in.Search {
-		search = append(search, s.Path)
-	}
-	search = append(search, in.FirmwareDirs...)
-	for _, f := range rec.LicenseFiles {
-		qemuFiles = append(qemuFiles, f)
-	}
-	if signer != nil {
-		signer.Description = "QEMU " + rec.FullVersion()
-		signer.URL = "https://www.qemu.org/"
-	}
-	out, err := release.Make(ctx, release.Inputs{
-		Spec: spec, Version: rec.FullVersion(),
-		QEMU: qemu, QEMUDirs: []string{rec.StageDir}, QEMUFiles: qemuFiles,
-		Owners: owners, SearchDirs: search, Host: deb.Owner,
-		Tool:   sbom.Component{Name: "qemupack", Version: toolVersion(ctx, cfg), Comment: "files qemupack writes itself (README.txt)"},
-		Signer: signer, Zip: zip, Installer: true,
-		DistDir: cfg.DistDir, Work: filepath.Join(cfg.CacheDir, "release"),
-		Log: func(s string) { fmt.Println(s) },
-	})
+	out, err := release.FromNewestBuild(ctx, cfg, signer, zip, func(s string) { fmt.Println(s) })
 	if err != nil {
 		return err
 	}
@@ -114,15 +63,6 @@ func releaseFiles(ctx context.Context, what string, zip bool) error {
 	}
 	done(fmt.Sprintf("%s: %s in %s (%d files, %s)", what, strings.Join(made, ", "), cfg.DistDir, out.Files, signed), start)
 	return nil
-}
-
-// toolVersion is `git describe` of the checkout, or "unknown".
-func toolVersion(ctx context.Context, cfg config.Config) string {
-	v, err := run.Output(ctx, run.Cmd{Args: []string{"git", "-C", cfg.Root, "describe", "--always", "--dirty"}})
-	if err != nil || strings.TrimSpace(v) == "" {
-		return "unknown"
-	}
-	return strings.TrimSpace(v)
 }
 
 // Matrix prints, as one line of JSON for a CI job's fromJSON, the QEMU releases to build: the release a tag names (QEMUPACK_TAG like v9.2.4 or qemu-9.2.4), else the newest patch release of each of the QEMUPACK_MATRIX_SERIES (default 2) newest series this toolchain can build; fails with the reasons when none fits. Reads QEMUPACK_TAG, QEMUPACK_MATRIX_SERIES, QEMU_VERSION, QEMUPACK_OFFLINE, QEMUPACK_MIRROR, QEMUPACK_DEPS.
