@@ -43,23 +43,7 @@ func (Vm) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o := guest.Options{
-		Name:          name,
-		StateRoot:     root,
-		Image:         os.Getenv("QEMUPACK_VM_IMAGE"),
-		Kernel:        os.Getenv("QEMUPACK_VM_KERNEL"),
-		Initrd:        os.Getenv("QEMUPACK_VM_INITRD"),
-		Append:        os.Getenv("QEMUPACK_VM_APPEND"),
-		QEMUImg:       os.Getenv("QEMUPACK_VM_QEMU_IMG"),
-		Accel:         os.Getenv("QEMUPACK_VM_ACCEL"),
-		SeedMode:      os.Getenv("QEMUPACK_VM_SEED"),
-		PublicKeyFile: os.Getenv(guest.KeyEnv),
-		Makestep:      os.Getenv("QEMUPACK_VM_MAKESTEP"),
-		Progress:      vmProgress,
-	}
-	if q := os.Getenv("QEMUPACK_VM_QEMU"); q != "" {
-		o.QEMU = []string{q}
-	}
+	o := guest.Options{Name: name, StateRoot: root, Progress: vmProgress}
 	if err := guest.ParseVMEnv(&o, os.Getenv); err != nil {
 		return err
 	}

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// ParseVMEnv fills the numeric and switch settings of o from the
-// QEMUPACK_VM_* variables (getenv is os.Getenv in real use). Every bad
-// value is reported at once.
+// ParseVMEnv fills o from the QEMUPACK_VM_* variables (getenv is os.Getenv
+// in real use): paths and strings as given, numbers and switches checked.
+// Every bad value is reported at once.
 func ParseVMEnv(o *Options, getenv func(string) string) error {
 	var problems []string
 	num := func(key string, min, max int, dst *int) {
@@ -52,6 +52,18 @@ func ParseVMEnv(o *Options, getenv func(string) string) error {
 		} else {
 			o.BootTimeout = d
 		}
+	}
+	for key, dst := range map[string]*string{
+		"QEMUPACK_VM_IMAGE": &o.Image, "QEMUPACK_VM_KERNEL": &o.Kernel, "QEMUPACK_VM_INITRD": &o.Initrd,
+		"QEMUPACK_VM_APPEND": &o.Append, "QEMUPACK_VM_QEMU_IMG": &o.QEMUImg, KeyEnv: &o.PublicKeyFile,
+		"QEMUPACK_VM_MAKESTEP": &o.Makestep,
+	} {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	if q := getenv("QEMUPACK_VM_QEMU"); q != "" {
+		o.QEMU = []string{q}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("VM settings from the environment:\n  %s", strings.Join(problems, "\n  "))

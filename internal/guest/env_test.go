@@ -26,3 +26,18 @@ func TestParseVMEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVMEnvTakesPathsAndQEMU(t *testing.T) {
+	env := map[string]string{
+		"QEMUPACK_VM_IMAGE": "/img/disk.qcow2", "QEMUPACK_VM_QEMU": "/opt/q/qemu-system-x86_64.exe",
+		KeyEnv: "/home/u/.ssh/id_ed25519.pub", "QEMUPACK_VM_SEED": "iso",
+	}
+	var o Options
+	if err := ParseVMEnv(&o, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if o.Image != "/img/disk.qcow2" || len(o.QEMU) != 1 || o.QEMU[0] != "/opt/q/qemu-system-x86_64.exe" ||
+		o.PublicKeyFile != "/home/u/.ssh/id_ed25519.pub" || o.SeedMode != "iso" || o.Kernel != "" {
+		t.Errorf("options: %+v", o)
+	}
+}
