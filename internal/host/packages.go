@@ -33,72 +33,27 @@ func crossArch(triplet string) string {
 // we know of none). The cross tools depend on the triplet.
 func ToolPackage(f Family, tool, triplet string) string {
 	arch := crossArch(triplet)
-	switch f {
-	case Debian:
-		switch tool {
-		case ToolGCC:
-			return map[string]string{"x86_64": "gcc-mingw-w64-x86-64", "i686": "gcc-mingw-w64-i686"}[arch]
-		case ToolNinja:
-			return "ninja-build"
-		case ToolMeson:
-			return "meson"
-		case ToolPython:
-			return "python3"
-		case ToolPkgConfig:
-			return "pkg-config"
-		case ToolBison, ToolFlex, ToolMake:
-			return tool
-		}
-	case Fedora:
-		mingw := mingwPackagePrefix[Fedora][arch]
-		switch tool {
-		case ToolGCC:
-			return pre(mingw, "-gcc")
-		case ToolCrossPkgCf:
-			return pre(mingw, "-pkg-config")
-		case ToolNinja:
-			return "ninja-build"
-		case ToolMeson:
-			return "meson"
-		case ToolPython:
-			return "python3"
-		case ToolPkgConfig:
-			return "pkgconf-pkg-config"
-		case ToolBison, ToolFlex, ToolMake:
-			return tool
-		}
-	case Cygwin:
-		mingw := mingwPackagePrefix[Cygwin][arch]
-		switch tool {
-		case ToolGCC:
-			return pre(mingw, "-gcc-core")
-		case ToolCrossPkgCf:
-			return pre(mingw, "-pkg-config")
-		case ToolNinja, ToolMeson, ToolBison, ToolFlex, ToolMake:
-			return tool
-		case ToolPython:
-			return "python3"
-		case ToolPkgConfig:
-			return "pkg-config"
-		}
-	case MSYS2:
-		mingw := mingwPackagePrefix[MSYS2][arch]
-		switch tool {
-		case ToolGCC:
-			return pre(mingw, "-gcc")
-		case ToolNinja:
-			return pre(mingw, "-ninja")
-		case ToolMeson:
-			return pre(mingw, "-meson")
-		case ToolPython:
-			return pre(mingw, "-python")
-		case ToolPkgConfig, ToolCrossPkgCf:
-			return pre(mingw, "-pkgconf")
-		case ToolBison, ToolFlex, ToolMake:
-			return tool
-		}
+	if f == Debian && tool == ToolGCC {
+		return map[string]string{"x86_64": "gcc-mingw-w64-x86-64", "i686": "gcc-mingw-w64-i686"}[arch]
 	}
-	return ""
+	name := toolPackages[f][tool]
+	if strings.HasPrefix(name, "-") {
+		return pre(mingwPackagePrefix[f][arch], name)
+	}
+	return name
+}
+
+// toolPackages names each tool's package per family; a name starting with
+// "-" follows the family's mingw package prefix for the architecture.
+var toolPackages = map[Family]map[string]string{
+	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
+		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
+		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
+		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
+		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
 }
 
 // LibraryPackage is the package that puts a library's .pc file into the
