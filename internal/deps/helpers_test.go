@@ -30,7 +30,14 @@ const mirrorEnv = "QEMUPACK_TEST_MIRROR"
 func testMirror(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv(mirrorEnv)
-	how := "fill a folder with `apt-get source --download-only libffi pcre2` (Debian 12, deb-src enabled) and set " + mirrorEnv + " to it"
+	how := "run `go run mage.go test` once (it fills .cache/test-mirror), or fill a folder with `apt-get source --download-only libffi pcre2` (Debian 12, deb-src enabled) and set " + mirrorEnv + " to it"
+	if def := filepath.Join("..", "..", ".cache", "test-mirror"); dir == "" {
+		if abs, err := filepath.Abs(def); err == nil {
+			if _, err := os.Stat(abs); err == nil {
+				dir = abs // where `go run mage.go test` put them
+			}
+		}
+	}
 	if dir == "" {
 		t.Fatalf("%s is not set: %s", mirrorEnv, how)
 	}
