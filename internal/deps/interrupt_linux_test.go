@@ -55,7 +55,9 @@ func TestKilledBuildIsIgnored(t *testing.T) {
 		line := sc.Text()
 		t.Log("helper: " + line)
 		if strings.Contains(line, "libffi 3.4.4: make") {
-			time.Sleep(2 * time.Second) // well into the compile
+			// Kill once a compiler runs for the build, so the kill lands in
+			// the middle of make whatever the machine's speed.
+			waitForCompiler(filepath.Join(cache, "deps", ".work"), time.Minute)
 			cmd.Process.Signal(syscall.SIGKILL)
 			killAllUnder(t, filepath.Join(cache, "deps", ".work"))
 			killed = true
@@ -92,6 +94,24 @@ func TestKilledBuildIsIgnored(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(st.Libs[0].Prefix, "bin", "libffi-8.dll")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitForCompiler waits until a C compiler (cc1) runs with its working
+// folder under dir, or until the limit passes.
+func waitForCompiler(dir string, limit time.Duration) {
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err != nil {
+				continue
+			}
+			comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+			cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+			if err == nil && strings.TrimSpace(string(comm)) == "cc1" && strings.HasPrefix(cwd, dir) {
+				return
+			}
+		}
 	}
 }
 
