@@ -8,6 +8,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,6 +106,23 @@ func WriteNamed(path string, mode os.FileMode, make func(tmp string) error) erro
 	}
 	done = true
 	return nil
+}
+
+// Copy writes a copy of src to dst the same way, with src's permissions.
+func Copy(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	return Write(dst, fi.Mode().Perm(), func(f *os.File) error {
+		_, err := io.Copy(f, in)
+		return err
+	})
 }
 
 // CleanStale removes the temp files that writes of path killed before

@@ -189,3 +189,28 @@ func TestCleanStale(t *testing.T) {
 		t.Errorf("a missing folder has nothing stale: %v", err)
 	}
 }
+
+func TestCopyKeepsContentAndMode(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, []byte("payload"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "dst")
+	if err := Copy(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "payload" || fi.Mode().Perm() != 0o755 {
+		t.Errorf("copy: %q mode %v", b, fi.Mode().Perm())
+	}
+	if err := Copy(filepath.Join(dir, "missing"), filepath.Join(dir, "x")); err == nil {
+		t.Error("copying a missing file succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); !os.IsNotExist(err) {
+		t.Error("a failed copy left a file")
+	}
+}

@@ -460,7 +460,7 @@ func joinStack(depsDir string, libs []Lib) (string, error) {
 				if err := os.Link(p, dst); err == nil {
 					return nil
 				}
-				return copyFile(p, dst)
+				return atomicfile.Copy(p, dst)
 			}
 		})
 		if err != nil {
@@ -474,25 +474,4 @@ func joinStack(depsDir string, libs []Lib) (string, error) {
 		return "", fmt.Errorf("deps: join stack: %w", err)
 	}
 	return dir, nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -18,7 +18,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"qemupack/internal/atomicfile"
 	"qemupack/internal/run"
 )
 
@@ -178,7 +178,7 @@ func Build(ctx context.Context, cacheDir string, r Recipe, progress func(string)
 		if err != nil {
 			return Image{}, err
 		}
-		if err := copyFile(src, filepath.Join(out, k.dst)); err != nil {
+		if err := atomicfile.Copy(src, filepath.Join(out, k.dst)); err != nil {
 			return Image{}, fmt.Errorf("debian image: copy %s out: %w", k.link, err)
 		}
 	}
@@ -271,21 +271,4 @@ func writeFile(path, body string, mode os.FileMode) error {
 		return fmt.Errorf("debian image: %w", err)
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
