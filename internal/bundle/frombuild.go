@@ -107,7 +107,7 @@ func InputFromBuild(ctx context.Context, cfg config.Config, b BuildRecord) (Inpu
 		notes = append(notes, "Patches applied on top: "+strings.Join(b.Patches, ", "))
 	}
 	if len(b.ConfigureArgs) > 0 {
-		notes = append(notes, "configure "+strings.Join(b.ConfigureArgs, " "))
+		notes = append(notes, "configure "+hideCache(strings.Join(b.ConfigureArgs, " "), cfg.CacheDir))
 	}
 	return Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
@@ -115,4 +115,20 @@ func InputFromBuild(ctx context.Context, cfg config.Config, b BuildRecord) (Inpu
 		Time: EpochTime(cfg.SourceDateEpoch), DistDir: cfg.DistDir,
 		StampDir: filepath.Join(cfg.CacheDir, "bundle"),
 	}, nil
+}
+
+// hideCache writes the cache folder in s as $QEMUPACK_CACHE: where the
+// build machine kept its cache is no part of the archive (two checkouts
+// must give the same bytes), while the layout under it still tells a
+// reader which source tree and deps stack were used.
+func hideCache(s, cache string) string {
+	if cache == "" {
+		return s
+	}
+	c := filepath.Clean(cache)
+	s = strings.ReplaceAll(s, c, "$QEMUPACK_CACHE")
+	if slash := filepath.ToSlash(c); slash != c {
+		s = strings.ReplaceAll(s, slash, "$QEMUPACK_CACHE")
+	}
+	return s
 }

@@ -24,6 +24,7 @@ func TestInputFromBuildRecord(t *testing.T) {
 		DLLSearchDirs: []string{filepath.Join(deps, "bin"), "/usr/x86_64-w64-mingw32/lib"},
 		FirmwareDirs:  []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"},
 		LicenseFiles:  map[string]string{"QEMU": filepath.Join(w.fx.Sources, "README")},
+		ConfigureArgs: []string{filepath.Join(cache, "sources", "qemu", "k", "src", "configure"), "--extra-cflags=-I" + filepath.Join(deps, "include")},
 	}
 	dir := filepath.Join(cache, "build", "7.2.22-k")
 	os.MkdirAll(dir, 0o755)
@@ -57,6 +58,11 @@ func TestInputFromBuildRecord(t *testing.T) {
 	last := in.Search[len(in.Search)-1].Path
 	if !strings.HasPrefix(last, "/usr/lib/gcc/x86_64-w64-mingw32/") {
 		t.Errorf("gcc runtime folder not last: %s", last)
+	}
+	// The build machine's cache folder is no part of the archive.
+	wantNote := "configure $QEMUPACK_CACHE/sources/qemu/k/src/configure --extra-cflags=-I$QEMUPACK_CACHE/deps/abc/include"
+	if len(in.BuildNotes) != 1 || in.BuildNotes[0] != wantNote {
+		t.Errorf("build notes %q, want [%q]", in.BuildNotes, wantNote)
 	}
 	res, err := Bundle(context.Background(), in)
 	if err != nil {

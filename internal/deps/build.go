@@ -160,17 +160,17 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	var stage string
 	switch j.r.Build {
 	case "meson":
-		stage = stagePath(destDir, j.prefix)
+		stage = stagePath(destDir, InstallPrefix)
 		err = b.meson(ctx, j, step, env, tree, buildDir, destDir)
 	case "autotools":
-		stage = stagePath(destDir, j.prefix)
+		stage = stagePath(destDir, InstallPrefix)
 		err = b.autotools(ctx, j, step, env, tree, buildDir, destDir)
 	case "make":
 		stage = filepath.Join(work, "stage")
 		err = b.makeBuild(ctx, j, step, env, tree, stage)
 	case "cc":
 		stage = filepath.Join(work, "stage")
-		err = b.ccBuild(ctx, j, step, env, tree, buildDir, stage)
+		err = b.ccBuild(ctx, j, step, env, tree, buildDir, stage, work)
 	default:
 		err = fmt.Errorf("deps: %s: unknown build system %q", j.label(), j.r.Build)
 	}
@@ -179,6 +179,9 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	}
 	if fi, err := os.Stat(stage); err != nil || !fi.IsDir() {
 		return &StepError{Lib: j.label(), Step: "install", Err: fmt.Errorf("nothing was installed under %s", stage)}
+	}
+	if err := rewritePC(stage, j.prefix); err != nil {
+		return &StepError{Lib: j.label(), Step: "install", Err: err}
 	}
 	if err := tidyPrefix(stage, j); err != nil {
 		return &StepError{Lib: j.label(), Step: "install", Err: err}
@@ -280,10 +283,12 @@ func quoteList(items []string) string {
 }
 
 // CrossFile is the meson cross file for a build against the given
-// include/lib folders and pkg-config folders. No sys_root: with it, meson
-// prefixes the sysroot to paths the .pc files already give in full.
-func (t Toolchain) CrossFile(incDirs, libDirs, pcDirs []string) string {
-	var cargs, largs []string
+// include/lib folders and pkg-config folders, with extra compiler and
+// linker flags. No sys_root: with it, meson prefixes the sysroot to paths
+// the .pc files already give in full.
+func (t Toolchain) CrossFile(incDirs, libDirs, pcDirs, cflags, ldflags []string) string {
+	cargs := append([]string{}, cflags...)
+	largs := append([]string{}, ldflags...)
 	for _, d := range incDirs {
 		cargs = append(cargs, "-I"+d)
 	}
@@ -318,10 +323,12 @@ endian = 'little'
 
 func (b *builder) meson(ctx context.Context, j *job, step stepFunc, env []string, tree, buildDir, destDir string) error {
 	cross := filepath.Join(filepath.Dir(buildDir), "cross.ini")
-	if err := os.WriteFile(cross, []byte(b.tc.CrossFile(b.depDirs(j, "include"), b.depDirs(j, "lib"), b.pkgConfigDirs(j))), 0o644); err != nil {
+	work := filepath.Dir(buildDir)
+	text := b.tc.CrossFile(b.depDirs(j, "include"), b.depDirs(j, "lib"), b.pkgConfigDirs(j), b.reproCflags(j, work), reproLdflags)
+	if err := os.WriteFile(cross, []byte(text), 0o644); err != nil {
 		return err
 	}
-	args := []string{"meson", "setup", "--cross-file", cross, "--prefix", j.prefix, "--libdir", "lib",
+	args := []string{"meson", "setup", "--cross-file", cross, "--prefix", InstallPrefix, "--libdir", "lib",
 		"--buildtype", "release", "-Ddefault_library=shared", "--wrap-mode=nodownload"}
 	args = append(args, j.r.Options...)
 	args = append(args, buildDir, tree)
@@ -348,8 +355,12 @@ func (b *builder) autotools(ctx context.Context, j *job, step stepFunc, env []st
 	for _, d := range b.depDirs(j, "lib") {
 		ld = append(ld, "-L"+d)
 	}
-	env = run.Merge(env, "CPPFLAGS="+strings.Join(cpp, " "), "LDFLAGS="+strings.Join(ld, " "))
-	args := []string{filepath.Join(tree, "configure"), "--host=" + b.tc.Triplet, "--prefix=" + j.prefix}
+	ld = append(ld, reproLdflags...)
+	// CFLAGS replaces autoconf's default "-g -O2": no debug information in
+	// DLLs that ship (meson's release buildtype has none either).
+	cflags := append([]string{"-O2"}, b.reproCflags(j, filepath.Dir(buildDir))...)
+	env = run.Merge(env, "CPPFLAGS="+strings.Join(cpp, " "), "CFLAGS="+strings.Join(cflags, " "), "LDFLAGS="+strings.Join(ld, " "))
+	args := []string{filepath.Join(tree, "configure"), "--host=" + b.tc.Triplet, "--prefix=" + InstallPrefix}
 	args = append(args, j.r.Options...)
 	if err := step("configure", func(log string) error {
 		return run.Run(ctx, run.Cmd{Args: args, Dir: buildDir, Env: env, Log: log})
@@ -410,7 +421,7 @@ func (b *builder) makeBuild(ctx context.Context, j *job, step stepFunc, env []st
 	})
 }
 
-func (b *builder) ccBuild(ctx context.Context, j *job, step stepFunc, env []string, tree, buildDir, stage string) error {
+func (b *builder) ccBuild(ctx context.Context, j *job, step stepFunc, env []string, tree, buildDir, stage, work string) error {
 	var files []string
 	for _, g := range j.r.CC.Sources {
 		m, err := filepath.Glob(filepath.Join(tree, g))
@@ -432,7 +443,8 @@ func (b *builder) ccBuild(ctx context.Context, j *job, step stepFunc, env []stri
 		f.Close()
 		for _, c := range files {
 			o := filepath.Join(buildDir, strings.TrimSuffix(filepath.Base(c), ".c")+".o")
-			args := append([]string{b.tc.CrossPrefix + "gcc", "-c", "-I" + tree}, j.r.CC.Cflags...)
+			args := append([]string{b.tc.CrossPrefix + "gcc", "-c", "-I" + tree}, b.reproCflags(j, work)...)
+			args = append(args, j.r.CC.Cflags...)
 			args = append(args, c, "-o", o)
 			if err := run.Run(ctx, run.Cmd{Args: args, Dir: buildDir, Env: env, Log: log + "." + filepath.Base(c)}); err != nil {
 				return err

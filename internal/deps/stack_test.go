@@ -1,7 +1,9 @@
 package deps
 
 import (
+	"bytes"
 	"context"
+	"debug/pe"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,6 +56,22 @@ func TestRealLibffiPcre2EndToEnd(t *testing.T) {
 	for _, dll := range []string{"libffi-8.dll", "libpcre2-8-0.dll"} {
 		if _, err := os.Stat(filepath.Join(st.Dir, "bin", dll)); err != nil {
 			t.Errorf("the stack lacks bin/%s: %v", dll, err)
+		}
+	}
+	// Nothing of the build machine is in the DLLs: no folder of the cache
+	// or of the temporary work tree, no link time (two checkouts must give
+	// the same bytes). The .pc files name the real prefix, not the one the
+	// libraries were configured with.
+	for _, dll := range []string{"libffi-8.dll", "libpcre2-8-0.dll"} {
+		checkNoBuildMachine(t, filepath.Join(st.Dir, "bin", dll), dir)
+	}
+	for _, l := range st.Libs {
+		pcs, _ := filepath.Glob(filepath.Join(l.Prefix, "lib", "pkgconfig", "*.pc"))
+		for _, p := range pcs {
+			text, _ := os.ReadFile(p)
+			if strings.Contains(string(text), InstallPrefix) || !strings.Contains(string(text), filepath.ToSlash(l.Prefix)) {
+				t.Errorf("%s does not point at %s:\n%s", p, l.Prefix, text)
+			}
 		}
 	}
 	// The joined stack alone is enough to link against every library.
@@ -109,5 +127,30 @@ func TestRealLibffiPcre2EndToEnd(t *testing.T) {
 	// logs of each library are on disk.
 	if _, err := os.Stat(filepath.Join(cache, "deps", "logs", "libffi-3.4.4")); err != nil {
 		t.Errorf("no build logs: %v", err)
+	}
+}
+
+// checkNoBuildMachine fails when the PE file holds the folder dir (where
+// the test's cache and work trees are) or a link time.
+func checkNoBuildMachine(t *testing.T, file, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if i := bytes.Index(data, []byte(dir)); i >= 0 {
+		t.Errorf("%s holds the build folder %s at byte %d", filepath.Base(file), dir, i)
+	}
+	if bytes.Contains(data, []byte("/.work/")) {
+		t.Errorf("%s holds a path of the temporary work folder", filepath.Base(file))
+	}
+	f, err := pe.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	if f.FileHeader.TimeDateStamp != 0 {
+		t.Errorf("%s has a link time (%d) in its PE header", filepath.Base(file), f.FileHeader.TimeDateStamp)
 	}
 }

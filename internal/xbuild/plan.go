@@ -186,7 +186,10 @@ func ConfigureCommand(p Plan) (Command, error) {
 		"--cross-prefix=" + p.CrossPrefix,
 		"--target-list=" + strings.Join(targets, ","),
 	}
-	var cflags, ldflags []string
+	cflags, ldflags, err := p.reproFlags()
+	if err != nil {
+		return Command{}, err
+	}
 	for _, d := range p.DepsPrefixes {
 		d = p.posix(d)
 		if strings.ContainsAny(d, " \t") {
@@ -195,9 +198,7 @@ func ConfigureCommand(p Plan) (Command, error) {
 		cflags = append(cflags, "-I"+p.join(d, "include"))
 		ldflags = append(ldflags, "-L"+p.join(d, "lib"))
 	}
-	if len(cflags) > 0 {
-		args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
-	}
+	args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
 	args = append(args, opts...)
 	return p.wrap(args)
 }

@@ -1,0 +1,54 @@
+package deps
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// InstallPrefix is the prefix every library is configured with. The real
+// prefix (<cache>/deps/<name>-<version>-<key>) differs from one checkout
+// or cache to the next, and libraries compile their prefix into the DLL
+// (libintl's LOCALEDIR, glib's locale folder), so configuring with it made
+// two checkouts give different DLLs. The build installs with DESTDIR into
+// its temporary folder, and the .pc files are rewritten to the real prefix
+// afterwards (rewritePC). On Windows these compiled-in folders are unused:
+// glib and libintl find their data next to the DLL.
+const InstallPrefix = "/qemupack-deps"
+
+// reproCflags keep the build machine's folders out of the objects:
+// __FILE__ and any debug information name /qemupack-build/<lib> instead of
+// the temporary work folder, and /qemupack-deps/... instead of the cache
+// for headers of other prefixes. GCC applies the last matching map, so
+// the work folder (inside the cache) comes last.
+func (b *builder) reproCflags(j *job, work string) []string {
+	return []string{
+		"-ffile-prefix-map=" + filepath.ToSlash(b.cache) + "=" + InstallPrefix,
+		"-ffile-prefix-map=" + filepath.ToSlash(work) + "=/qemupack-build/" + j.r.Name + "-" + j.r.Version,
+	}
+}
+
+// reproLdflags: GNU ld writes the link time into every PE header unless
+// told not to.
+var reproLdflags = []string{"-Wl,--no-insert-timestamp"}
+
+// rewritePC points the staged .pc files at the real prefix.
+func rewritePC(stage, prefix string) error {
+	for _, dir := range []string{filepath.Join(stage, "lib", "pkgconfig"), filepath.Join(stage, "share", "pkgconfig")} {
+		pcs, _ := filepath.Glob(filepath.Join(dir, "*.pc"))
+		for _, pc := range pcs {
+			data, err := os.ReadFile(pc)
+			if err != nil {
+				return err
+			}
+			text := strings.ReplaceAll(string(data), InstallPrefix, filepath.ToSlash(prefix))
+			if text == string(data) {
+				continue
+			}
+			if err := os.WriteFile(pc, []byte(text), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
