@@ -41,7 +41,7 @@ func smokeArchive(ctx context.Context, cfg config.Config, archive string) (*smok
 	if err != nil {
 		return nil, err
 	}
-	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: say})
+	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: say, BuildFolders: []string{cfg.Root, cfg.CacheDir}})
 	if err != nil {
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}

@@ -207,6 +207,9 @@ type Options struct {
 	Version string // expected in -version output ("" = not checked)
 	Timeout time.Duration
 	Log     func(string)
+	// BuildFolders are the build machine's folders (checkout, cache) no
+	// file of the archive may name (see CheckBuildMachine); nil skips it.
+	BuildFolders []string
 }
 
 // Step is one check that passed.
@@ -256,6 +259,14 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Steps = append(rep.Steps, Step{Name: "unpack", Took: time.Since(t0)})
 	o.logf("smoke: unpacked into %s", top)
+	if o.BuildFolders != nil {
+		t := time.Now()
+		if err := CheckBuildMachine(top, o.BuildFolders); err != nil {
+			return nil, err
+		}
+		rep.Steps = append(rep.Steps, Step{Name: "no build-machine paths or link times", Took: time.Since(t)})
+		o.logf("smoke: no file names %s, no PE link time", strings.Join(o.BuildFolders, " or "))
+	}
 
 	exes, _ := filepath.Glob(filepath.Join(top, "qemu-system-*.exe"))
 	sort.Strings(exes)
