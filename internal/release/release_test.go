@@ -328,3 +328,27 @@ func TestCheckoutFilesFollowsGit(t *testing.T) {
 		t.Errorf("files copied: %s", got)
 	}
 }
+
+// TestReproCopiesBeforeBuilding edits the checkout while the first build
+// runs: the second build must still see the files as they were when the
+// check started, so both build the same inputs.
+func TestReproCopiesBeforeBuilding(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "input.txt"), []byte("as checked out\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "build.sh"), []byte(`set -e
+mkdir -p "$QEMUPACK_DIST"
+cp input.txt "$QEMUPACK_DIST/out.txt"
+echo "edited during the check" > "$ORIGINAL/input.txt"
+`), 0o755)
+	res, err := Repro(context.Background(), ReproOptions{
+		Root: root, Work: filepath.Join(t.TempDir(), "repro"),
+		Command: []string{"bash", "build.sh"}, Env: []string{"ORIGINAL=" + root},
+	})
+	if err != nil {
+		t.Fatalf("the second build saw the edit: %v", err)
+	}
+	got, _ := os.ReadFile(filepath.Join(res.Dists[1], "out.txt"))
+	if string(got) != "as checked out\n" {
+		t.Errorf("second build used %q", got)
+	}
+}

@@ -233,6 +233,9 @@ func Repro(ctx context.Context, o ReproOptions) (ReproResult, error) {
 		return res, err
 	}
 	names := [2]string{"a", "checkout-b-with-a-longer-name"}
+	// Both copies are made before either build starts: a file edited in
+	// the checkout while the first build runs must not reach only the
+	// second (the two builds would then differ in their inputs).
 	for i, n := range names {
 		dir := filepath.Join(o.Work, n, "qemupack")
 		if err := os.RemoveAll(filepath.Join(o.Work, n)); err != nil {
@@ -241,6 +244,10 @@ func Repro(ctx context.Context, o ReproOptions) (ReproResult, error) {
 		if err := copyFiles(o.Root, dir, files); err != nil {
 			return res, err
 		}
+		res.Dirs[i] = dir
+	}
+	for i, n := range names {
+		dir := res.Dirs[i]
 		cache := filepath.Join(dir, ".cache")
 		for sub, from := range o.Share {
 			if err := os.MkdirAll(from, 0o755); err != nil {
@@ -253,7 +260,6 @@ func Repro(ctx context.Context, o ReproOptions) (ReproResult, error) {
 				return res, fmt.Errorf("reprocheck: share %s: %w", sub, err)
 			}
 		}
-		res.Dirs[i] = dir
 		res.Dists[i] = filepath.Join(dir, "dist")
 		env := run.Environ(append([]string{"QEMUPACK_CACHE=" + cache, "QEMUPACK_DIST=" + res.Dists[i]}, o.Env...)...)
 		label := fmt.Sprintf("run %d", i+1)
