@@ -239,7 +239,7 @@ func (b *builder) depDirs(j *job, sub string) []string {
 		if d.From == FromHost {
 			continue
 		}
-		out = append(out, filepath.Join(d.Prefix, sub))
+		out = append(out, LinkPath(filepath.Join(d.Prefix, sub)))
 	}
 	return out
 }
@@ -498,7 +498,7 @@ func tidyPrefix(stage string, j *job) error {
 			desc = j.r.Name
 		}
 		text := fmt.Sprintf("prefix=%s\nexec_prefix=${prefix}\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\nName: %s\nDescription: %s\nVersion: %s\nLibs: %s\n",
-			filepath.ToSlash(j.prefix), pc.Module, desc, j.r.Version, pc.Libs)
+			LinkPath(filepath.ToSlash(j.prefix)), pc.Module, desc, j.r.Version, pc.Libs)
 		if pc.LibsPrivate != "" {
 			text += "Libs.private: " + pc.LibsPrivate + "\n"
 		}

@@ -16,14 +16,33 @@ import (
 // glib and libintl find their data next to the DLL.
 const InstallPrefix = "/qemupack-deps"
 
+// LinkPath is how a folder of ours is written on compiler and linker
+// command lines and in .pc files: an absolute POSIX path gets "/./" in
+// front (the same folder). GNU ld lays out a PE's import tables in the
+// order of the paths of the import libraries (its PE linker script sorts
+// .idata$2 by file name), so a library from the cache came before or after
+// the mingw sysroot's (/usr/...) depending on where the checkout sat: a
+// checkout under /tmp and one under /work gave different glib DLLs and QEMU
+// programs. "/./" sorts before every other absolute path, wherever the
+// folder is. pkg-config and meson keep it as written; Go's filepath.Clean
+// does not, so it is applied where a path is written out, nowhere else.
+func LinkPath(dir string) string {
+	if strings.HasPrefix(dir, "/") && !strings.HasPrefix(dir, "/./") {
+		return "/." + dir
+	}
+	return dir
+}
+
 // reproCflags keep the build machine's folders out of the objects:
 // __FILE__ and any debug information name /qemupack-build/<lib> instead of
 // the temporary work folder, and /qemupack-deps/... instead of the cache
 // for headers of other prefixes. GCC applies the last matching map, so
 // the work folder (inside the cache) comes last.
 func (b *builder) reproCflags(j *job, work string) []string {
+	cache := filepath.ToSlash(b.cache)
 	return []string{
-		"-ffile-prefix-map=" + filepath.ToSlash(b.cache) + "=" + InstallPrefix,
+		"-ffile-prefix-map=" + cache + "=" + InstallPrefix,
+		"-ffile-prefix-map=" + LinkPath(cache) + "=" + InstallPrefix,
 		"-ffile-prefix-map=" + filepath.ToSlash(work) + "=/qemupack-build/" + j.r.Name + "-" + j.r.Version,
 	}
 }
@@ -32,7 +51,8 @@ func (b *builder) reproCflags(j *job, work string) []string {
 // told not to.
 var reproLdflags = []string{"-Wl,--no-insert-timestamp"}
 
-// rewritePC points the staged .pc files at the real prefix.
+// rewritePC points the staged .pc files at the real prefix (as LinkPath
+// writes it).
 func rewritePC(stage, prefix string) error {
 	for _, dir := range []string{filepath.Join(stage, "lib", "pkgconfig"), filepath.Join(stage, "share", "pkgconfig")} {
 		pcs, _ := filepath.Glob(filepath.Join(dir, "*.pc"))
@@ -41,7 +61,7 @@ func rewritePC(stage, prefix string) error {
 			if err != nil {
 				return err
 			}
-			text := strings.ReplaceAll(string(data), InstallPrefix, filepath.ToSlash(prefix))
+			text := strings.ReplaceAll(string(data), InstallPrefix, LinkPath(filepath.ToSlash(prefix)))
 			if text == string(data) {
 				continue
 			}

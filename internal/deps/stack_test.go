@@ -76,7 +76,7 @@ func TestRealLibffiPcre2EndToEnd(t *testing.T) {
 	}
 	// The joined stack alone is enough to link against every library.
 	pc, err := os.ReadFile(filepath.Join(st.Dir, "lib", "pkgconfig", "libffi.pc"))
-	if err != nil || !strings.Contains(string(pc), "prefix="+filepath.ToSlash(st.Dir)) {
+	if err != nil || !strings.Contains(string(pc), "prefix="+LinkPath(filepath.ToSlash(st.Dir))) {
 		t.Errorf("stack libffi.pc does not point at the stack: %s %v", pc, err)
 	}
 	for _, r := range rs {

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"qemupack/internal/deps"
 )
 
 // HostKind is the kind of machine the build runs on.
@@ -195,8 +197,11 @@ func ConfigureCommand(p Plan) (Command, error) {
 		if strings.ContainsAny(d, " \t") {
 			return Command{}, fmt.Errorf("configure: the deps prefix %q has a space in it, which QEMU's --extra-cflags cannot carry; use a cache folder without spaces (QEMUPACK_CACHE)", d)
 		}
-		cflags = append(cflags, "-I"+p.join(d, "include"))
-		ldflags = append(ldflags, "-L"+p.join(d, "lib"))
+		// As the deps .pc files write them (deps.LinkPath): GNU ld orders
+		// import tables by library path, and this keeps that order the
+		// same wherever the cache is.
+		cflags = append(cflags, "-I"+deps.LinkPath(p.join(d, "include")))
+		ldflags = append(ldflags, "-L"+deps.LinkPath(p.join(d, "lib")))
 	}
 	args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
 	args = append(args, opts...)
