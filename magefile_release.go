@@ -118,7 +118,7 @@ func ReleaseSums() error {
 	return nil
 }
 
-// Reprocheck builds the same inputs in two checkout copies with different paths and compares their dist/ files byte for byte, printing the first differing archive entry and any build path leaked into it. Reads QEMUPACK_REPRO_TARGET (default bundle), QEMUPACK_REPRO_SHARE_DEPS=1 (reuse the deps prefixes: faster, but cannot see paths leaked by them), SOURCE_DATE_EPOCH, and what the target reads.
+// Reprocheck builds the same inputs in two checkout copies with different paths and compares their dist/ files byte for byte, printing the first differing archive entry and any build path leaked into it. Reads QEMUPACK_REPRO_TARGET (default bundle), QEMUPACK_REPRO_SECOND (a folder for the second copy, e.g. /var/tmp when the cache sorts before /usr), QEMUPACK_REPRO_SHARE_DEPS=1 (reuse the deps prefixes: faster, but cannot see paths leaked by them), SOURCE_DATE_EPOCH, and what the target reads.
 func Reprocheck(ctx context.Context) error {
 	start := time.Now()
 	cfg, err := settings()
@@ -129,7 +129,16 @@ func Reprocheck(ctx context.Context) error {
 	if target == "" {
 		target = "bundle"
 	}
-	share := map[string]string{"sources": filepath.Join(cfg.CacheDir, "sources")}
+	second := os.Getenv("QEMUPACK_REPRO_SECOND")
+	if second != "" {
+		if second, err = filepath.Abs(second); err != nil {
+			return err
+		}
+	}
+	share, err := release.ShareDownloads(filepath.Join(cfg.CacheDir, "sources"))
+	if err != nil {
+		return err
+	}
 	if os.Getenv("QEMUPACK_REPRO_SHARE_DEPS") == "1" {
 		share["deps"] = filepath.Join(cfg.CacheDir, "deps")
 	}
@@ -138,7 +147,7 @@ func Reprocheck(ctx context.Context) error {
 		env = append(env, fmt.Sprintf("SOURCE_DATE_EPOCH=%d", cfg.SourceDateEpoch))
 	}
 	res, err := release.Repro(ctx, release.ReproOptions{
-		Root: cfg.Root, Work: filepath.Join(cfg.CacheDir, "repro"),
+		Root: cfg.Root, Work: filepath.Join(cfg.CacheDir, "repro"), SecondWork: second,
 		Command: []string{"go", "run", "mage.go", target}, Env: env, Share: share,
 		Progress: func(r, line string) { fmt.Printf("[%s] %s\n", r, line) },
 	})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -340,15 +341,37 @@ mkdir -p "$QEMUPACK_DIST"
 cp input.txt "$QEMUPACK_DIST/out.txt"
 echo "edited during the check" > "$ORIGINAL/input.txt"
 `), 0o755)
+	second := t.TempDir()
 	res, err := Repro(context.Background(), ReproOptions{
-		Root: root, Work: filepath.Join(t.TempDir(), "repro"),
+		Root: root, Work: filepath.Join(t.TempDir(), "repro"), SecondWork: second,
 		Command: []string{"bash", "build.sh"}, Env: []string{"ORIGINAL=" + root},
 	})
 	if err != nil {
 		t.Fatalf("the second build saw the edit: %v", err)
 	}
+	if !strings.HasPrefix(res.Dirs[1], second+string(filepath.Separator)) {
+		t.Errorf("second copy in %s, not under %s", res.Dirs[1], second)
+	}
 	got, _ := os.ReadFile(filepath.Join(res.Dists[1], "out.txt"))
 	if string(got) != "as checked out\n" {
 		t.Errorf("second build used %q", got)
+	}
+}
+
+func TestShareDownloadsLeavesQEMUTreesOut(t *testing.T) {
+	src := t.TempDir()
+	for _, d := range []string{"0123abcd", "debian", "qemu/k/src"} {
+		os.MkdirAll(filepath.Join(src, d), 0o755)
+	}
+	share, err := ShareDownloads(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"sources/0123abcd": filepath.Join(src, "0123abcd"), "sources/debian": filepath.Join(src, "debian")}
+	if !reflect.DeepEqual(share, want) {
+		t.Errorf("share %v, want %v", share, want)
+	}
+	if share, err := ShareDownloads(filepath.Join(src, "absent")); err != nil || len(share) != 0 {
+		t.Errorf("absent folder: %v %v", share, err)
 	}
 }

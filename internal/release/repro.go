@@ -200,13 +200,20 @@ func listDist(dir string) ([]string, error) {
 type ReproOptions struct {
 	Root string // the checkout to copy
 	Work string // where the two copies go (their paths differ in length and name)
+	// SecondWork, when set, is where the second copy goes instead: a
+	// folder whose path starts differently (one before /usr, one after)
+	// also catches what depends on how paths sort.
+	SecondWork string
 	// Command builds the outputs in a copy (run in its folder), e.g.
 	// go run mage.go bundle.
 	Command []string
 	// Env is added to both runs (e.g. QEMU_VERSION, JOBS, SOURCE_DATE_EPOCH).
 	Env []string
 	// Share maps cache subfolders both runs may use from the user's cache
-	// (e.g. "sources" → <cache>/sources): verified downloads carry no path.
+	// (e.g. "sources/<sha256>" → <cache>/sources/<sha256>): verified
+	// downloads carry no path. Never share what a build's paths point
+	// into (extracted trees, prefixes): both runs would then build from
+	// the same folder and a leaked path would go unseen.
 	Share map[string]string
 	// Progress receives the build's output lines.
 	Progress func(run, line string)
@@ -236,9 +243,13 @@ func Repro(ctx context.Context, o ReproOptions) (ReproResult, error) {
 	// Both copies are made before either build starts: a file edited in
 	// the checkout while the first build runs must not reach only the
 	// second (the two builds would then differ in their inputs).
+	works := [2]string{o.Work, o.Work}
+	if o.SecondWork != "" {
+		works[1] = o.SecondWork
+	}
 	for i, n := range names {
-		dir := filepath.Join(o.Work, n, "qemupack")
-		if err := os.RemoveAll(filepath.Join(o.Work, n)); err != nil {
+		dir := filepath.Join(works[i], n, "qemupack")
+		if err := os.RemoveAll(filepath.Join(works[i], n)); err != nil {
 			return res, fmt.Errorf("reprocheck: %w", err)
 		}
 		if err := copyFiles(o.Root, dir, files); err != nil {
@@ -253,10 +264,11 @@ func Repro(ctx context.Context, o ReproOptions) (ReproResult, error) {
 			if err := os.MkdirAll(from, 0o755); err != nil {
 				return res, fmt.Errorf("reprocheck: %w", err)
 			}
-			if err := os.MkdirAll(cache, 0o755); err != nil {
+			link := filepath.Join(cache, filepath.FromSlash(sub))
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 				return res, fmt.Errorf("reprocheck: %w", err)
 			}
-			if err := os.Symlink(from, filepath.Join(cache, sub)); err != nil {
+			if err := os.Symlink(from, link); err != nil {
 				return res, fmt.Errorf("reprocheck: share %s: %w", sub, err)
 			}
 		}
@@ -348,4 +360,26 @@ func copyFiles(from, to string, files []string) error {
 		}
 	}
 	return nil
+}
+
+// ShareDownloads lists the verified downloads under a cache's sources
+// folder for ReproOptions.Share ("sources/<name>" → its folder), leaving
+// out sources/qemu, where QEMU's trees are extracted and patched: each
+// run extracts its own, so a source path that leaks into the binaries
+// differs between the runs and shows. A missing folder shares nothing.
+func ShareDownloads(sources string) (map[string]string, error) {
+	share := map[string]string{}
+	ents, err := os.ReadDir(sources)
+	if os.IsNotExist(err) {
+		return share, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reprocheck: %w", err)
+	}
+	for _, e := range ents {
+		if e.IsDir() && e.Name() != "qemu" {
+			share["sources/"+e.Name()] = filepath.Join(sources, e.Name())
+		}
+	}
+	return share, nil
 }
