@@ -19,7 +19,7 @@ import (
 
 // BuilderVersion is part of every key: bump it when the way a library is
 // built changes, so old prefixes are not reused.
-const BuilderVersion = "deps-3"
+const BuilderVersion = "deps-4"
 
 // QEMUModules are the pkg-config modules QEMU's Windows build needs.
 var QEMUModules = []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "libfdt"}

@@ -17,18 +17,21 @@ import (
 const InstallPrefix = "/qemupack-deps"
 
 // LinkPath is how a folder of ours is written on compiler and linker
-// command lines and in .pc files: an absolute POSIX path gets "/./" in
-// front (the same folder). GNU ld lays out a PE's import tables in the
-// order of the paths of the import libraries (its PE linker script sorts
-// .idata$2 by file name), so a library from the cache came before or after
-// the mingw sysroot's (/usr/...) depending on where the checkout sat: a
-// checkout under /tmp and one under /work gave different glib DLLs and QEMU
-// programs. "/./" sorts before every other absolute path, wherever the
-// folder is. pkg-config and meson keep it as written; Go's filepath.Clean
-// does not, so it is applied where a path is written out, nowhere else.
+// command lines and in .pc files: an absolute POSIX path gets "/.." in
+// front ("/../x" is "/x": the parent of the root is the root). GNU ld lays
+// out a PE's import tables in the order of the paths of the import
+// libraries (its PE linker script sorts .idata$2 by file name), so a
+// library from the cache came before or after the mingw sysroot's
+// (/usr/...) depending on where the checkout sat: a checkout under /tmp
+// and one under /work gave different glib DLLs and QEMU programs. "/../"
+// sorts before every other absolute path, wherever the folder is. It
+// survives pkg-config and meson, which hands library paths through
+// Python's pathlib ("/./" and "//" do not: pathlib or pkg-config fold
+// them away). Go's filepath.Clean folds it too, so it is applied where a
+// path is written out, nowhere else.
 func LinkPath(dir string) string {
-	if strings.HasPrefix(dir, "/") && !strings.HasPrefix(dir, "/./") {
-		return "/." + dir
+	if strings.HasPrefix(dir, "/") && !strings.HasPrefix(dir, "/../") {
+		return "/.." + dir
 	}
 	return dir
 }

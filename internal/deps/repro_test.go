@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,7 +61,24 @@ func TestLinkPathKeepsImportOrder(t *testing.T) {
 	if !bytes.Equal(ours[0], ours[1]) {
 		t.Errorf("through LinkPath the programs still differ (%s and %s)", LinkPath(dirs[0]), LinkPath(dirs[1]))
 	}
-	if got := LinkPath("/a/b"); got != "/./a/b" || LinkPath(got) != got || LinkPath(`C:\a`) != `C:\a` {
+	// meson takes library paths from pkg-config and hands them through
+	// Python's pathlib before they reach the link line: the spelling must
+	// come out of both as it went in.
+	pcDir := t.TempDir()
+	lp := LinkPath(dirs[1])
+	os.WriteFile(filepath.Join(pcDir, "foo.pc"), []byte("prefix="+lp+"\nName: foo\nDescription: test\nVersion: 1\nLibs: -L${prefix} -lfoo\n"), 0o644)
+	cmd := exec.Command("pkg-config", "--libs", "foo")
+	cmd.Env = append(os.Environ(), "PKG_CONFIG_LIBDIR="+pcDir, "PKG_CONFIG_PATH=")
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "-L"+lp+" ") {
+		t.Errorf("pkg-config --libs gave %q (%v), want -L%s", out, err, lp)
+	}
+	if py, err := exec.LookPath("/usr/bin/python3"); err == nil {
+		out, err := exec.Command(py, "-c", "import pathlib, sys; print(pathlib.Path(sys.argv[1]))", lp).Output()
+		if err != nil || strings.TrimSpace(string(out)) != lp {
+			t.Errorf("pathlib turned %s into %q (%v)", lp, out, err)
+		}
+	}
+	if got := LinkPath("/a/b"); got != "/../a/b" || LinkPath(got) != got || LinkPath(`C:\a`) != `C:\a` {
 		t.Errorf("LinkPath: %q", got)
 	}
 }

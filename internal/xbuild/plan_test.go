@@ -52,8 +52,8 @@ func TestConfigureCommandLinux(t *testing.T) {
 	}
 	// The prefix maps and the timestamp switch keep the cache's path and
 	// the link time out of the binaries (see reproFlags).
-	if c.Args[3] != "--extra-cflags=-ffile-prefix-map=../../../sources/qemu/abc/src=. -ffile-prefix-map=/cache/sources/qemu/abc/src=. -I/./cache/deps/stack-1/include" ||
-		c.Args[4] != "--extra-ldflags=-Wl,--no-insert-timestamp -L/./cache/deps/stack-1/lib" {
+	if c.Args[3] != "--extra-cflags=-ffile-prefix-map=../../../sources/qemu/abc/src=. -ffile-prefix-map=/cache/sources/qemu/abc/src=. -I/../cache/deps/stack-1/include" ||
+		c.Args[4] != "--extra-ldflags=-Wl,--no-insert-timestamp -L/../cache/deps/stack-1/lib" {
 		t.Errorf("extra flags: %q", c.Args[3:5])
 	}
 	opts := c.Args[5:]
