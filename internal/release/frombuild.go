@@ -67,9 +67,13 @@ func FromNewestBuild(ctx context.Context, cfg config.Config, signer *sign.Signer
 	})
 }
 
-// toolVersion is `git describe` of the checkout, or "unknown".
+// toolVersion is `git describe` of the checkout, or "unknown" when the
+// checkout is not a git work tree of its own. git must not look above it:
+// reprocheck's copies sit inside the user's cache, and one inside the
+// user's clone found that clone's commit while the other found nothing.
 func toolVersion(ctx context.Context, root string) string {
-	v, err := run.Output(ctx, run.Cmd{Args: []string{"git", "-C", root, "describe", "--always", "--dirty"}})
+	env := run.Environ("GIT_CEILING_DIRECTORIES=" + filepath.Dir(filepath.Clean(root)))
+	v, err := run.Output(ctx, run.Cmd{Args: []string{"git", "-C", root, "describe", "--always", "--dirty"}, Env: env})
 	if err != nil || strings.TrimSpace(v) == "" {
 		return "unknown"
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -373,5 +374,42 @@ func TestShareDownloadsLeavesQEMUTreesOut(t *testing.T) {
 	}
 	if share, err := ShareDownloads(filepath.Join(src, "absent")); err != nil || len(share) != 0 {
 		t.Errorf("absent folder: %v %v", share, err)
+	}
+}
+
+// TestToolVersionStaysInItsCheckout: a copy of the checkout inside another
+// git work tree (reprocheck's copies sit in the user's cache, inside the
+// clone) has no version of its own, as a copy elsewhere has none.
+func TestToolVersionStaysInItsCheckout(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not found: apt-get install git")
+	}
+	outer := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"}} {
+		if out, err := exec.Command("git", append([]string{"-C", outer}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if v := toolVersion(context.Background(), outer); v == "unknown" {
+		t.Errorf("the clone itself has no version")
+	}
+	inner := filepath.Join(outer, ".cache", "repro", "a", "qemupack")
+	os.MkdirAll(inner, 0o755)
+	if v := toolVersion(context.Background(), inner); v != "unknown" {
+		t.Errorf("a copy inside the clone took its version %q", v)
+	}
+}
+
+// TestCompareDirsNamesTheArtifactNotTheSums: when an archive differs, its
+// checksum list does too; the report names the archive.
+func TestCompareDirsNamesTheArtifactNotTheSums(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for i, d := range []string{a, b} {
+		os.WriteFile(filepath.Join(d, "qemu-setup.exe"), []byte(fmt.Sprintf("installer %d", i)), 0o644)
+		os.WriteFile(filepath.Join(d, "SHA256SUMS"), []byte(fmt.Sprintf("%d  qemu-setup.exe\n", i)), 0o644)
+	}
+	d, err := CompareDirs(a, b, nil)
+	if err != nil || d == nil || d.File != "qemu-setup.exe" {
+		t.Errorf("difference %v (%v), want one in qemu-setup.exe", d, err)
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"qemupack/internal/checksum"
 	"qemupack/internal/run"
 )
 
@@ -171,6 +173,11 @@ func CompareDirs(a, b string, leaks []string) (*Difference, error) {
 	if len(la) == 0 {
 		return nil, fmt.Errorf("reprocheck: the build made nothing in %s", a)
 	}
+	// A checksum list differs whenever what it lists does: compare it
+	// last, so the report names the file that differs.
+	sort.SliceStable(la, func(i, j int) bool {
+		return path.Base(la[i]) != checksum.SumsFile && path.Base(la[j]) == checksum.SumsFile
+	})
 	for _, n := range la {
 		d, err := CompareFiles(filepath.Join(a, n), filepath.Join(b, n), leaks)
 		if err != nil || d != nil {

@@ -65,7 +65,10 @@ func DepsOwners(depsDir, recipesDir, patchesDir string) ([]Owner, error) {
 			return nil, fmt.Errorf("sbom: %s: %w", m, err)
 		}
 		c := Component{Name: man.Name, Version: man.Version, SourceSHA256: man.SHA256,
-			Comment: "built by qemupack from its recipe into " + filepath.Dir(m)}
+			// The prefix's name, not its path: where the build machine kept
+			// its cache is no part of the bill (two checkouts must give the
+			// same bytes).
+			Comment: "built by qemupack from recipes/deps/" + man.Name + ".json into the cache's deps/" + filepath.Base(filepath.Dir(m))}
 		r, ok := recipes[man.Name]
 		if !ok {
 			return nil, fmt.Errorf("sbom: the deps prefix %s was built from a recipe named %q, which %s lacks: the bill of materials needs its licence and source URL", filepath.Dir(m), man.Name, recipesDir)

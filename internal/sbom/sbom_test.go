@@ -331,4 +331,15 @@ func TestLicenceFolderAndDepsOwners(t *testing.T) {
 	if _, err := DepsOwners(deps, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), `"glib"`) {
 		t.Errorf("missing recipe: %v", err)
 	}
+	// With its recipe: the component names the prefix, not the folder the
+	// cache is in (the bill must not depend on the build machine).
+	recipes := t.TempDir()
+	os.WriteFile(filepath.Join(recipes, "glib.json"), []byte(`{"name":"glib","license":"LGPL-2.1-or-later","sources":[]}`), 0o644)
+	owners, err := DepsOwners(deps, recipes, t.TempDir())
+	if err != nil || len(owners) != 1 {
+		t.Fatalf("owners %v: %v", owners, err)
+	}
+	if c := owners[0].Component.Comment; strings.Contains(c, deps) || !strings.Contains(c, "deps/glib-2.74.6-x") {
+		t.Errorf("comment %q names the cache folder or not the prefix", c)
+	}
 }
