@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/mholt/archives"
+
+	"qemupack/internal/atomicfile"
 )
 
 // component is one licensed part of the bundle.
@@ -290,15 +292,10 @@ func extractLicenses(tarball, dir string) ([]licenseFile, error) {
 			return err
 		}
 		defer in.Close()
-		out, err := os.Create(dest)
-		if err != nil {
+		return atomicfile.Write(dest, 0o644, func(out *os.File) error {
+			_, err := io.Copy(out, in)
 			return err
-		}
-		_, err = io.Copy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		})
 	})
 	if err != nil {
 		os.RemoveAll(dir)
