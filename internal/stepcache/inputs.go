@@ -97,7 +97,6 @@ func (in Inputs) Key() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-
 func baseName(p string) string {
 	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
 		return p[i+1:]
