@@ -1,7 +1,6 @@
 package xbuild
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,9 +38,14 @@ type Options struct {
 	Sysroots []string
 	Jobs     int
 	Python   string // PYTHON as given; "" or "python3" means the one that runs meson
-	Host     HostKind
-	Bash     string              // Cygwin: bash.exe
-	ToPosix  func(string) string // Cygwin: cygpath -u
+	// PythonPackages are pure-python packages (unpacked Debian binary
+	// packages) for configure's venv where the tree asks for more than the
+	// host has: meson >= 1.5 for QEMU 10 from a +ds tree (see pydeps.go).
+	// The pipeline fills it; a tree that needs nothing from it ignores it.
+	PythonPackages []PythonPackage
+	Host           HostKind
+	Bash           string              // Cygwin: bash.exe
+	ToPosix        func(string) string // Cygwin: cygpath -u
 	// FromPosix converts a Cygwin path to a native one (cygpath -w).
 	FromPosix func(string) string
 	Out       io.Writer // progress for the user (nil: quiet)
@@ -64,6 +68,9 @@ type Result struct {
 	// (the dfsg tree ships no firmware): seabios, ipxe-qemu,
 	// qemu-system-data. Empty for an upstream build (its stage has them).
 	FirmwareDirs []string `json:"firmware_dirs"`
+	// BuildTools says what the build brought beyond the host's toolchain:
+	// python packages on PYTHONPATH, option ROMs made with the host's gcc.
+	BuildTools []string `json:"build_tools,omitempty"`
 	// LicenseFiles maps a name to a licence file of the source tree.
 	LicenseFiles  map[string]string  `json:"license_files"`
 	ConfigureArgs []string           `json:"configure_args"`
@@ -104,11 +111,13 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if o.Jobs < 1 {
 		o.Jobs = runtime.NumCPU()
 	}
-	if err := checkTools(o); err != nil {
-		return Result{}, err
-	}
+	venv := UsesVenv(o.Tree.Dir)
 	targets, err := CheckTargets(o.Tree.Dir, o.Targets)
 	if err != nil {
+		return Result{}, err
+	}
+	roms := o.Host != HostCygwin && NeedsOptionROMs(o.Tree.Dir, targets)
+	if err := checkTools(o, venv, roms); err != nil {
 		return Result{}, err
 	}
 	known, err := KnownOptions(o.Tree.Dir)
@@ -130,6 +139,18 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		Host: o.Host, SourceDir: o.Tree.Dir, CrossPrefix: o.CrossPrefix, Targets: targets,
 		PkgConfigLibDirs: existing(pcDirs), DepsPrefixes: o.DepsPrefixes, Known: known, Jobs: o.Jobs,
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
+		NoBlobs: len(MissingBlobs(o.Tree.Dir)) > 0,
+	}
+	var tools []string // what the build brings beyond the host, for the record and the key
+	if venv && o.Host != HostCygwin {
+		if tools, err = preparePython(ctx, o, &plan); err != nil {
+			return Result{}, err
+		}
+	}
+	if roms {
+		plan.HostCC = "gcc"
+		v, _ := tool(ctx, plan, plan.HostCC, "--version")
+		tools = append(tools, fmt.Sprintf("option ROMs (%s) made from the tree's pc-bios/optionrom with the build machine's %s", strings.Join(OptionROMs, ", "), v))
 	}
 	// The key covers the command line but not the build folder (named
 	// after the key), so compute it with a stand-in folder first.
@@ -139,7 +160,11 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	toolchain := toolchainID(ctx, plan)
-	key := buildKey(o.Tree.Key, toolchain, strings.Join(conf.Args, "\x00"), strings.Join(conf.Env, "\x00"), strings.Join(plan.PathPrepend, ":"))
+	keyParts := []string{o.Tree.Key, toolchain, strings.Join(conf.Args, "\x00"), strings.Join(conf.Env, "\x00"), strings.Join(plan.PathPrepend, ":")}
+	if len(tools) > 0 { // only then, so a build that needs none keeps its key
+		keyParts = append(keyParts, strings.Join(tools, "\x00"))
+	}
+	key := buildKey(keyParts...)
 	top := BuildDir(o.CacheDir, o.Tree.Version, key)
 	stage := filepath.Join(top, "stage")
 	if r, ok := loadResult(top); ok {
@@ -235,6 +260,15 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if roms {
+		plan.ROMDir = filepath.Join(top, "optionrom")
+		t0 = time.Now()
+		if err := buildOptionROMs(ctx, plan, filepath.Join(root, "share"), filepath.Join(logs, "optionrom.log")); err != nil {
+			return Result{}, err
+		}
+		times["optionrom"] = time.Since(t0).Seconds()
+		o.say("option ROMs: %s made from the tree in %.1f s", strings.Join(OptionROMs, " "), times["optionrom"])
+	}
 	exes, err := stagedExes(root)
 	if err != nil {
 		return Result{}, err
@@ -252,6 +286,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		DLLSearchDirs: dllDirs(runtimeDir(ctx, plan, o.FromPosix), o.DepsPrefixes, sysroots),
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
 		ConfigureArgs: conf.Args, Key: key, Steps: prog.Tot, Times: times, Log: logs,
+		BuildTools: tools,
 	}
 	if o.Tree.Flavor == qemusrc.FlavorDebian {
 		r.FirmwareDirs = existing([]string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"})
@@ -269,18 +304,31 @@ func runCmd(ctx context.Context, c Command, log string, line func(string), tail 
 	})
 }
 
-func checkTools(o Options) error {
+// checkTools finds the programs the build runs. A tree that configures
+// through a venv brings its own meson (the host's is not used), but its
+// meson asks for the build machine's C compiler, which also makes the x86
+// option ROMs (with make).
+func checkTools(o Options, venv, roms bool) error {
 	if o.Host == HostCygwin {
 		if o.Bash == "" {
 			return fmt.Errorf("build under Cygwin: Cygwin's bash.exe was not given")
 		}
 		return nil
 	}
-	var missing []string
-	for tool, pkg := range map[string]string{
-		o.CrossPrefix + "gcc": "gcc-mingw-w64-x86-64", "meson": "meson", "ninja": "ninja-build",
+	need := map[string]string{
+		o.CrossPrefix + "gcc": "gcc-mingw-w64-x86-64", "ninja": "ninja-build",
 		"pkg-config": "pkg-config", "bison": "bison", "flex": "flex",
-	} {
+	}
+	if venv {
+		need["cc"] = "gcc"
+	} else {
+		need["meson"] = "meson"
+	}
+	if roms {
+		need["gcc"], need["make"], need["objcopy"] = "gcc", "make", "binutils"
+	}
+	var missing []string
+	for tool, pkg := range need {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", tool, pkg))
 		}
@@ -305,24 +353,10 @@ func pythonDirs(o Options) []string {
 			return []string{filepath.Dir(p)}
 		}
 	}
-	m, err := exec.LookPath("meson")
-	if err != nil {
-		return nil
+	if interp := mesonInterpreter(); interp != "" {
+		return []string{filepath.Dir(interp)}
 	}
-	f, err := os.Open(m)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	first, _ := bufio.NewReader(f).ReadString('\n')
-	if !strings.HasPrefix(first, "#!") {
-		return nil
-	}
-	interp := strings.Fields(strings.TrimPrefix(first, "#!"))
-	if len(interp) == 0 || !filepath.IsAbs(interp[0]) || filepath.Base(interp[0]) == "env" {
-		return nil
-	}
-	return []string{filepath.Dir(interp[0])}
+	return nil
 }
 
 // defaultSysroots are the cross compiler's own sysroots that exist
