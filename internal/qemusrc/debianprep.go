@@ -143,7 +143,11 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	if pkg == "" {
 		pkg = "qemu"
 	}
-	dp, err := fetchDebian(ctx, req, pkg)
+	fetch := fetchDebian
+	if req.DebianDsc != "" {
+		fetch = localDebian
+	}
+	dp, err := fetch(ctx, req, pkg)
 	if err != nil {
 		return Tree{}, err
 	}

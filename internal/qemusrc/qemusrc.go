@@ -51,6 +51,9 @@ type Request struct {
 	NoDebian bool
 	// DebianPackage is the source package to ask apt for (default "qemu").
 	DebianPackage string
+	// DebianDsc, when set, is a .dsc file whose tarballs sit beside it:
+	// the Debian source package is taken from there instead of apt.
+	DebianDsc string
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
 }

@@ -20,6 +20,11 @@ type Job struct {
 	DepsPrefixes []string
 	// NoDebian forbids the Debian source package path.
 	NoDebian bool
+	// DebianDsc is a .dsc with its tarballs beside it, taken instead of
+	// asking apt for the Debian source package ("" = ask apt).
+	DebianDsc string
+	// PythonPackages are passed to the build (Options.PythonPackages).
+	PythonPackages []PythonPackage
 }
 
 // Run prepares the source of job.Release and builds it into a staging
@@ -39,6 +44,7 @@ func Run(ctx context.Context, cfg config.Config, job Job, out io.Writer) (Result
 		Offline:   cfg.Offline,
 		PatchRoot: filepath.Join(cfg.Root, "patches", "qemu"),
 		NoDebian:  job.NoDebian,
+		DebianDsc: job.DebianDsc,
 		Progress:  say,
 	})
 	if err != nil {
@@ -50,18 +56,19 @@ func Run(ctx context.Context, cfg config.Config, job Job, out io.Writer) (Result
 	}
 	say(fmt.Sprintf("source: qemu %s ready in %.1f s (%s)", tree.Version, time.Since(t0).Seconds(), tree.Origin))
 	return Build(ctx, Options{
-		Tree:         tree,
-		CacheDir:     cfg.CacheDir,
-		CrossPrefix:  cfg.CrossPrefix,
-		Targets:      cfg.Targets,
-		DepsPrefixes: job.DepsPrefixes,
-		Sysroots:     cfg.Sysroots,
-		Jobs:         cfg.Jobs,
-		Python:       cfg.Python,
-		Host:         hs.Kind,
-		Bash:         hs.Bash,
-		ToPosix:      hs.ToPosix,
-		FromPosix:    hs.FromPosix,
-		Out:          out,
+		Tree:           tree,
+		CacheDir:       cfg.CacheDir,
+		CrossPrefix:    cfg.CrossPrefix,
+		Targets:        cfg.Targets,
+		DepsPrefixes:   job.DepsPrefixes,
+		Sysroots:       cfg.Sysroots,
+		Jobs:           cfg.Jobs,
+		Python:         cfg.Python,
+		PythonPackages: job.PythonPackages,
+		Host:           hs.Kind,
+		Bash:           hs.Bash,
+		ToPosix:        hs.ToPosix,
+		FromPosix:      hs.FromPosix,
+		Out:            out,
 	})
 }
