@@ -1,0 +1,112 @@
+package bundle
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Firmware is one folder of firmware files from a Debian binary package
+// (seabios, ipxe-qemu, qemu-system-data: all architecture all), unpacked
+// into the cache, with where it came from. The pipeline fills
+// Input.Firmware with these from the same Debian suite as the QEMU source;
+// then the host's own firmware folders (Input.FirmwareDirs) are not used.
+type Firmware struct {
+	Dir       string `json:"dir"`       // e.g. <unpacked>/usr/share/seabios
+	Package   string `json:"package"`   // seabios
+	Version   string `json:"version"`   // 1.17.0-1
+	Suite     string `json:"suite"`     // sid
+	Deb       string `json:"deb"`       // seabios_1.17.0-1_all.deb
+	Copyright string `json:"copyright"` // <unpacked>/usr/share/doc/seabios/copyright
+	root      string // the unpacked package: no file may resolve outside it
+}
+
+// Describe is the one line README.txt gives the package.
+func (f Firmware) Describe() string {
+	s := fmt.Sprintf("%s %s from Debian %s", f.Package, f.Version, f.Suite)
+	if f.Deb != "" {
+		s += " (" + f.Deb + ")"
+	}
+	return s
+}
+
+// firmwareFolders are where Debian's firmware packages put what QEMU
+// loads: SeaBIOS, iPXE's ROMs (older ipxe-qemu: lib/ipxe/qemu, linked from
+// share/qemu), and qemu-system-data's share/qemu.
+var firmwareFolders = []string{"usr/share/seabios", "usr/lib/ipxe/qemu", "usr/share/qemu"}
+
+// FirmwareFromDeb describes the firmware folders of a package unpacked at
+// root (dpkg-deb -x, or the pipeline's extraction): one Firmware per
+// folder it has, all naming its copyright file, which must be there.
+func FirmwareFromDeb(root, pkg, version, suite, deb string) ([]Firmware, error) {
+	copyright := filepath.Join(root, "usr", "share", "doc", pkg, "copyright")
+	if _, err := os.Stat(copyright); err != nil {
+		return nil, fmt.Errorf("bundle: firmware package %s %s: no copyright file (%w); is %s the unpacked package?", pkg, version, err, root)
+	}
+	var out []Firmware
+	for _, d := range firmwareFolders {
+		dir := filepath.Join(root, filepath.FromSlash(d))
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			out = append(out, Firmware{Dir: dir, Package: pkg, Version: version, Suite: suite, Deb: deb, Copyright: copyright, root: root})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("bundle: firmware package %s %s has none of %s", pkg, version, strings.Join(firmwareFolders, ", "))
+	}
+	return out, nil
+}
+
+// findFirmware finds name in the packages' folders in order. A file that
+// is a link must resolve inside its own unpacked package: an absolute link
+// would otherwise pick up whatever the host has at that path.
+func findFirmware(fws []Firmware, name string) (string, *Firmware, error) {
+	for i := range fws {
+		f := &fws[i]
+		p := filepath.Join(f.Dir, filepath.FromSlash(name))
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return "", nil, fmt.Errorf("bundle: firmware %s in %s: %w (a broken link?)", name, f.Dir, err)
+		}
+		root := f.root
+		if root == "" {
+			root = f.Dir
+		}
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			root = r
+		}
+		if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return "", nil, fmt.Errorf("bundle: firmware %s in %s is a link to %s, outside package %s", name, f.Dir, real, f.Package)
+		}
+		return p, f, nil
+	}
+	return "", nil, nil
+}
+
+// firmwareNotes are README.txt's lines on the packaged firmware: each
+// package with the archive files it gave.
+func firmwareNotes(given map[string]*Firmware) []string {
+	byPkg := map[string][]string{}
+	desc := map[string]string{}
+	for name, f := range given {
+		k := f.Package + " " + f.Version
+		byPkg[k] = append(byPkg[k], name)
+		desc[k] = f.Describe()
+	}
+	keys := make([]string, 0, len(byPkg))
+	for k := range byPkg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		files := byPkg[k]
+		sort.Strings(files)
+		out = append(out, fmt.Sprintf("%s: %s", desc[k], strings.Join(summarize(files), ", ")))
+	}
+	return out
+}
