@@ -44,6 +44,7 @@ func FromNewestBuild(ctx context.Context, cfg config.Config, signer *sign.Signer
 	if err != nil {
 		return Outputs{}, err
 	}
+	owners = append(owners, FirmwareOwners(in.Firmware)...)
 	var search, qemuFiles []string
 	for _, s := range in.Search {
 		search = append(search, s.Path)
@@ -78,4 +79,22 @@ func toolVersion(ctx context.Context, root string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(v)
+}
+
+// FirmwareOwners gives each firmware package the bundle took files from
+// its component, claiming its unpacked folders, so the bill names the
+// package, version and suite of every firmware file.
+func FirmwareOwners(fw []bundle.Firmware) []sbom.Owner {
+	var out []sbom.Owner
+	index := map[string]int{}
+	for _, f := range fw {
+		k := f.Package + " " + f.Version
+		if i, ok := index[k]; ok {
+			out[i].Dirs = append(out[i].Dirs, f.Dir)
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, sbom.Owner{Component: sbom.DebianBinary(f.Package, f.Version, "all", f.Suite, f.Copyright), Dirs: []string{f.Dir}})
+	}
+	return out
 }
