@@ -124,7 +124,12 @@ type Python struct {
 	Version    string `json:"version,omitempty"`
 	Meson      bool   `json:"imports_meson"` // can import mesonbuild (the system meson's modules)
 	Venv       bool   `json:"has_venv"`      // has venv and ensurepip
-	Problem    string `json:"problem,omitempty"`
+	// VenvReady: QEMU 8.1+'s configure can make its venv: the venv module
+	// and ensurepip, or pip and setuptools (then mkvenv skips ensurepip).
+	VenvReady bool `json:"venv_ready"`
+	// TOML: tomllib (Python 3.11+) or tomli, to read pythondeps.toml.
+	TOML    bool   `json:"has_toml"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // OK says whether the interpreter ran and told its version.
@@ -236,6 +241,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolBison, "bison", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolFlex, "flex", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},
+		{ToolCC, "cc", []string{"--version"}, false, "the build machine's C compiler: QEMU 8+'s meson asks for it; it also makes the x86 option ROMs of Debian's repacks"},
 	}
 	for _, s := range specs {
 		t := r.probeTool(ctx, s)
@@ -276,6 +282,17 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		}
 	}
 	r.Tools = slices.Insert(r.Tools, 3, pyTool) // after meson, as users read them
+	if r.BuildPython.OK() {
+		// QEMU 8.1 and later configure through a venv (python/scripts/mkvenv.py).
+		if !r.BuildPython.VenvReady {
+			r.Missing = append(r.Missing, Missing{What: "venv/ensurepip for " + r.BuildPython.Command,
+				Package: ToolPackage(r.Family, ToolPyVenv, r.Triplet), Why: "QEMU 8.1 and later configure through a python venv"})
+		}
+		if !r.BuildPython.TOML {
+			r.Missing = append(r.Missing, Missing{What: "tomli for " + r.BuildPython.Command,
+				Package: ToolPackage(r.Family, ToolPyTOML, r.Triplet), Why: "QEMU 8.1 and later read pythondeps.toml (Python before 3.11 has no tomllib)"})
+		}
+	}
 
 	// Sysroots: the user's first (they were named on purpose), then the host's own.
 	for _, dir := range cfg.Sysroots {
@@ -453,7 +470,7 @@ var pythonVersion = regexp.MustCompile(`^Python (\d+\.\d+(?:\.\d+)?)`)
 // looks modules up without importing them.
 const pythonInfo = `import sys, importlib.util as u
 print("executable=" + sys.executable)
-for m in ("mesonbuild", "venv", "ensurepip"):
+for m in ("mesonbuild", "venv", "ensurepip", "pip", "setuptools", "tomllib", "tomli"):
     print(m + "=" + ("1" if u.find_spec(m) else "0"))
 `
 
@@ -524,6 +541,8 @@ func (r *Report) probePython(ctx context.Context, command string) Python {
 	}
 	p.Meson = mods["mesonbuild"]
 	p.Venv = mods["venv"] && mods["ensurepip"]
+	p.VenvReady = mods["venv"] && (mods["ensurepip"] || (mods["pip"] && mods["setuptools"]))
+	p.TOML = mods["tomllib"] || mods["tomli"]
 	return p
 }
 

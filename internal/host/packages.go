@@ -15,6 +15,14 @@ const (
 	ToolBison      = "bison"
 	ToolFlex       = "flex"
 	ToolMake       = "make"
+	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
+	// meson asks for it in a cross build, and it makes the x86 option
+	// ROMs Debian's repacks lack.
+	ToolCC = "cc"
+	// Not programs but what QEMU 8.1+'s configure needs of the build
+	// python (its venv step), for the package that provides each.
+	ToolPyVenv = "python-venv"
+	ToolPyTOML = "python-tomli"
 )
 
 // Libraries QEMU needs from the mingw sysroot, by pkg-config module
@@ -47,11 +55,14 @@ func ToolPackage(f Family, tool, triplet string) string {
 // "-" follows the family's mingw package prefix for the architecture.
 var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
-		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
+		ToolCC: "gcc", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
 	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
+		ToolCC: "gcc", ToolPyTOML: "python3-tomli"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
+		ToolCC: "gcc-core"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
 		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
 }
