@@ -25,6 +25,7 @@ type BuildRecord struct {
 	FirmwareDirs  []string          `json:"firmware_dirs"`
 	LicenseFiles  map[string]string `json:"license_files"`
 	ConfigureArgs []string          `json:"configure_args"`
+	BuildTools    []string          `json:"build_tools"`
 }
 
 // FullVersion is the version the archive is named by: the real version,
@@ -108,6 +109,9 @@ func InputFromBuild(ctx context.Context, cfg config.Config, b BuildRecord) (Inpu
 	}
 	if len(b.ConfigureArgs) > 0 {
 		notes = append(notes, "configure "+hideCache(strings.Join(b.ConfigureArgs, " "), cfg.CacheDir))
+	}
+	for _, t := range b.BuildTools {
+		notes = append(notes, "with "+hideCache(t, cfg.CacheDir))
 	}
 	return Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,

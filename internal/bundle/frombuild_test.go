@@ -25,6 +25,7 @@ func TestInputFromBuildRecord(t *testing.T) {
 		FirmwareDirs:  []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"},
 		LicenseFiles:  map[string]string{"QEMU": filepath.Join(w.fx.Sources, "README")},
 		ConfigureArgs: []string{filepath.Join(cache, "sources", "qemu", "k", "src", "configure"), "--extra-cflags=-I" + filepath.Join(deps, "include")},
+		BuildTools:    []string{"meson 1.7.0 for configure's venv (meson_1.7.0-1_all.deb (Debian trixie)), on PYTHONPATH"},
 	}
 	dir := filepath.Join(cache, "build", "7.2.22-k")
 	os.MkdirAll(dir, 0o755)
@@ -61,8 +62,8 @@ func TestInputFromBuildRecord(t *testing.T) {
 	}
 	// The build machine's cache folder is no part of the archive.
 	wantNote := "configure $QEMUPACK_CACHE/sources/qemu/k/src/configure --extra-cflags=-I$QEMUPACK_CACHE/deps/abc/include"
-	if len(in.BuildNotes) != 1 || in.BuildNotes[0] != wantNote {
-		t.Errorf("build notes %q, want [%q]", in.BuildNotes, wantNote)
+	if len(in.BuildNotes) != 2 || in.BuildNotes[0] != wantNote || in.BuildNotes[1] != "with "+rec.BuildTools[0] {
+		t.Errorf("build notes %q, want [%q, with %q]", in.BuildNotes, wantNote, rec.BuildTools[0])
 	}
 	res, err := Bundle(context.Background(), in)
 	if err != nil {
