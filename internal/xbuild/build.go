@@ -75,6 +75,16 @@ type Result struct {
 
 const resultName = "result.json"
 
+// FullVersion is the version the archive is named by: the real version,
+// with the flavour when the source is not the upstream tarball
+// ("7.2.22-debian").
+func (r Result) FullVersion() string {
+	if r.Flavor == "" || r.Flavor == qemusrc.FlavorUpstream {
+		return r.Version
+	}
+	return r.Version + "-" + r.Flavor
+}
+
 func (o Options) say(format string, args ...any) {
 	if o.Out != nil {
 		fmt.Fprintf(o.Out, format+"\n", args...)
