@@ -28,12 +28,12 @@ func TestLicenceFromDepsStackTarball(t *testing.T) {
 	gz := gzip.NewWriter(f)
 	tw := tar.NewWriter(gz)
 	for name, body := range map[string]string{
-		"testlibs-1/COPYING":           "top licence",
-		"testlibs-1/src/LICENSE.txt":   "src licence",
-		"testlibs-1/tests/COPYING":     "test fixture, not a licence of the library",
-		"testlibs-1/LICENSES/MIT.txt":  "reuse licence",
-		"testlibs-1/main.c":            "int main;",
-		"testlibs-1/a/b/c/d/COPYING":   "too deep",
+		"testlibs-1/COPYING":          "top licence",
+		"testlibs-1/src/LICENSE.txt":  "src licence",
+		"testlibs-1/tests/COPYING":    "test fixture, not a licence of the library",
+		"testlibs-1/LICENSES/MIT.txt": "reuse licence",
+		"testlibs-1/main.c":           "int main;",
+		"testlibs-1/a/b/c/d/COPYING":  "too deep",
 	} {
 		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 		tw.Write([]byte(body))
