@@ -14,7 +14,7 @@ import (
 	"qemupack/internal/catalog"
 )
 
-// Catalog prints the QEMU release catalog: what each release requires of the toolchain. Reads QEMUPACK_FORMAT (text or json).
+// Catalog prints the QEMU release catalog: what each release requires of the toolchain, and what verifies its upstream tarball. Reads QEMUPACK_FORMAT (text or json).
 func Catalog() error {
 	start := time.Now()
 	cfg, err := settings()
@@ -46,7 +46,7 @@ func Catalog() error {
 // `catalog:refresh` the refresh.)
 type CATALOG mg.Namespace
 
-// Refresh rewrites recipes/qemu-releases.json from QEMU release trees or tarballs. Reads QEMUPACK_CATALOG_SRC (a folder; unset: download from download.qemu.org), QEMUPACK_OFFLINE, QEMUPACK_CACHE.
+// Refresh rewrites recipes/qemu-releases.json from QEMU release trees or tarballs (downloads verified by QEMU's OpenPGP signature). Reads QEMUPACK_CATALOG_SRC (a folder; unset: download from download.qemu.org), QEMUPACK_OFFLINE, QEMUPACK_CACHE.
 func (CATALOG) Refresh(ctx context.Context) error {
 	start := time.Now()
 	cfg, err := settings()
@@ -54,7 +54,12 @@ func (CATALOG) Refresh(ctx context.Context) error {
 		return err
 	}
 	path := filepath.Join(cfg.Root, catalog.File)
+	keys, err := catalog.LoadKeysFrom(cfg.Root)
+	if err != nil {
+		return err
+	}
 	res, err := catalog.Refresh(ctx, catalog.RefreshOptions{
+		Keys:      keys,
 		Catalog:   path,
 		Sums:      filepath.Join(cfg.Root, catalog.SumsFile),
 		Src:       os.Getenv("QEMUPACK_CATALOG_SRC"),
