@@ -74,6 +74,10 @@ func (r *Release) requirements(src Release) {
 	r.Slirp, r.Fdt = src.Slirp, src.Fdt
 }
 
+// Requires says whether the entry carries requirement values (its own or
+// inherited): a bare Release{Version: ...} made by hand does not.
+func (r Release) Requires() bool { return r.hasRequirements() }
+
 // hasRequirements says whether any requirement value is set.
 func (r Release) hasRequirements() bool {
 	var zero Release
