@@ -127,10 +127,14 @@ func serve(t *testing.T, tarball, sig []byte) *httptest.Server {
 	return srv
 }
 
-// cached lists the regular files the cache holds.
+// cachedFiles lists the regular files the cache holds, but for the step
+// cache's lock files.
 func cachedFiles(cache string) []string {
 	var out []string
 	filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == ".locks" {
+			return filepath.SkipDir
+		}
 		if err == nil && d.Type().IsRegular() {
 			rel, _ := filepath.Rel(cache, p)
 			out = append(out, filepath.ToSlash(rel))
