@@ -1,7 +1,8 @@
 // Package pick decides which QEMU release qemupack builds: for every release
 // in the catalog, whether this host's toolchain and libraries (or our
 // recipes) can build it, and whether its source can be had (upstream when
-// online; else a mirror folder or the host's source packages). The pick is
+// online, verified by a pinned sha256 or QEMU's OpenPGP signature; else a
+// mirror folder or the host's source packages). The pick is
 // the newest release that is both, within QEMU_VERSION, never a release
 // candidate.
 package pick
@@ -20,7 +21,7 @@ import (
 
 // Sources of a release tarball.
 const (
-	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256
+	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256 and/or QEMU's OpenPGP signature
 	SourceMirror   = "mirror"   // QEMUPACK_MIRROR/qemu-X.Y.Z.tar.xz
 	SourceDebian   = "debian"   // the host's Debian source package (apt-get source)
 )
@@ -52,7 +53,16 @@ type Verdict struct {
 	Candidate  bool     `json:"candidate,omitempty"`   // a release candidate: never picked
 	Excluded   bool     `json:"excluded,omitempty"`    // outside QEMU_VERSION
 	SourceFile string   `json:"source_file,omitempty"` // mirror file
-	Deps       []Dep    `json:"deps,omitempty"`
+	// VerifiedBy says what verifies the tarball from Source: "sha256",
+	// "signature" (QEMU's OpenPGP signature by a pinned key) or both.
+	VerifiedBy string `json:"verified_by,omitempty"`
+	// Upstream is the upstream tarball's URL, signature and keys, when the
+	// source is upstream.
+	Upstream *catalog.Upstream `json:"upstream,omitempty"`
+	// Inherits names the release whose requirements this one takes (its
+	// own files were not read; the build re-reads its tree before configure).
+	Inherits string `json:"inherits,omitempty"`
+	Deps     []Dep  `json:"deps,omitempty"`
 
 	release catalog.Release
 }
@@ -82,8 +92,9 @@ type Inputs struct {
 
 // MirrorFile is a release tarball found in the mirror folder.
 type MirrorFile struct {
-	Path    string
-	Problem string // e.g. a sha256 mismatch; "" when usable
+	Path       string
+	Problem    string // e.g. a sha256 mismatch; "" when usable
+	VerifiedBy string // "sha256", "signature" or "sha256+signature" when usable
 }
 
 // Result is the pick.
@@ -94,10 +105,16 @@ type Result struct {
 	// SourceDebian); SourceFile the mirror file, URL/SHA256 the upstream
 	// download; DebianVersion the Debian source package version to fetch
 	// with `apt-get source qemu=VERSION` (its patches must be applied).
-	Source        string        `json:"source,omitempty"`
-	SourceFile    string        `json:"source_file,omitempty"`
-	URL           string        `json:"url,omitempty"`
-	SHA256        string        `json:"sha256,omitempty"`
+	Source     string `json:"source,omitempty"`
+	SourceFile string `json:"source_file,omitempty"`
+	URL        string `json:"url,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	// Signature is the upstream tarball's detached OpenPGP signature and
+	// SigningKeys the pinned keys that may have made it; VerifiedBy says
+	// what verifies the tarball ("sha256", "signature", "sha256+signature").
+	Signature     string        `json:"signature,omitempty"`
+	SigningKeys   []string      `json:"signing_keys,omitempty"`
+	VerifiedBy    string        `json:"verified_by,omitempty"`
 	DebianVersion string        `json:"debian_version,omitempty"`
 	Debian        *DebianSource `json:"debian,omitempty"`
 	// DebianSources are all the qemu source packages apt offers.
@@ -222,12 +239,16 @@ func Decide(in Inputs) (Result, error) {
 					res.Recipes = append(res.Recipes, d.Module)
 				}
 			}
+			res.VerifiedBy = v.VerifiedBy
 			switch v.Source {
 			case SourceMirror:
 				res.SourceFile = v.SourceFile
 				res.SHA256 = v.release.SHA256
 			case SourceUpstream:
 				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
+				if u := v.Upstream; u.Signed() {
+					res.Signature, res.SigningKeys = u.Signature, u.Keys
+				}
 			case SourceDebian:
 				d := debianFor(in, v.Version)
 				res.Debian, res.DebianVersion = d, d.Version
@@ -255,6 +276,19 @@ func (r Result) HostMin() map[string]string {
 		out[d.Module] = d.Min
 	}
 	return out
+}
+
+// upstreamVerified is how r's upstream tarball is verified, or nil when
+// nothing would verify it: the catalog's Upstream (LoadFrom fills it from
+// the pinned keys), else its pinned sha256 alone.
+func upstreamVerified(r catalog.Release) *catalog.Upstream {
+	if r.Upstream != nil {
+		return r.Upstream
+	}
+	if r.SHA256 == "" {
+		return nil
+	}
+	return &catalog.Upstream{URL: upstreamOf(r), SHA256: r.SHA256, VerifiedBy: "sha256"}
 }
 
 func upstreamOf(r catalog.Release) string {
@@ -317,7 +351,24 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	src, file, why := obtainable(in, r)
 	v.Obtainable = src != ""
 	v.Source, v.SourceFile = src, file
-	blockers, notes, deps := buildable(in, mode, r, src)
+	switch src {
+	case SourceUpstream:
+		v.Upstream = upstreamVerified(r)
+		v.VerifiedBy = v.Upstream.VerifiedBy
+	case SourceMirror:
+		v.VerifiedBy = in.MirrorHits[r.Version].VerifiedBy
+	}
+	v.Inherits = r.Inherits
+	var blockers, notes []string
+	var deps []Dep
+	if r.Unknown != "" {
+		blockers = []string{"its requirements are unknown: " + r.Unknown}
+	} else {
+		blockers, notes, deps = buildable(in, mode, r, src)
+	}
+	if r.Inherits != "" {
+		notes = append(notes, fmt.Sprintf("requirements taken from %s (its own files were not read; the tree is checked against them before configure)", r.Inherits))
+	}
 	v.Buildable = len(blockers) == 0
 	v.Deps = deps
 	v.Reasons = append(v.Reasons, blockers...)
@@ -494,10 +545,10 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 		problems = append(problems, mf.Problem)
 	}
 	if !in.Offline {
-		if r.SHA256 != "" {
+		if upstreamVerified(r) != nil {
 			return SourceUpstream, "", ""
 		}
-		problems = append(problems, "the catalog has no sha256 for its upstream tarball, so a download could not be verified")
+		problems = append(problems, "the catalog has no sha256 for its upstream tarball and no pinned OpenPGP key signs it, so a download could not be verified")
 	}
 	if debianFor(in, r.Version) != nil {
 		return SourceDebian, "", ""
