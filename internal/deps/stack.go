@@ -430,6 +430,10 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 		}
 		res.it.NeedsBuild = false
 		res.it.Seconds = res.took.Seconds()
+		if res.it.From == FromCached {
+			pr.say(label, "another qemupack run built it meanwhile; reusing "+res.it.Prefix)
+			continue
+		}
 		pr.say(label, fmt.Sprintf("built in %s, link test passed -> %s", res.took.Round(100*time.Millisecond), res.it.Prefix))
 	}
 	if len(errs) > 0 {

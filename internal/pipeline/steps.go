@@ -98,6 +98,8 @@ func buildDeps(ctx context.Context, r *Run) error {
 		return err
 	}
 	o.HostMin = r.Pick.HostMin() // a host library where pick found it enough
+	o.Want = r.Want
+	o.Cache = r.Cache
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return err
