@@ -124,4 +124,3 @@ func TestKilledPreparationIsNotReused(t *testing.T) {
 
 // io2 writes to both w and h.
 func io2(w, h io.Writer) io.Writer { return io.MultiWriter(w, h) }
-
