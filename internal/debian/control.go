@@ -187,8 +187,8 @@ func parseSourceStanzas(text, pkg string) ([]sourceStanza, error) {
 // binaryStanza is one entry of a Packages index as `apt-cache show` prints it.
 type binaryStanza struct {
 	Package, Version, Architecture, Filename, Source string
-	Size                                         int64
-	SHA256                                       string
+	Size                                             int64
+	SHA256                                           string
 }
 
 func parseBinaryStanzas(text, pkg string) []binaryStanza {

@@ -86,6 +86,9 @@ type Tree struct {
 	// the versions those suites list are missing or older.
 	Updated  time.Time
 	Problems []string
+	// DidUpdate: this Open fetched the lists (another run had not, or
+	// they were too old).
+	DidUpdate bool
 
 	conf     string
 	progress func(string)
@@ -439,7 +442,7 @@ func (t *Tree) update(ctx context.Context, key string, now func() time.Time) err
 	if err := atomicfile.WriteFile(filepath.Join(t.Dir, "updated.json"), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("debian: %w", err)
 	}
-	t.Updated, t.Problems = st.Time, problems
+	t.Updated, t.Problems, t.DidUpdate = st.Time, problems, true
 	t.say("debian: package lists updated in %.1f s", time.Since(t0).Seconds())
 	return nil
 }
