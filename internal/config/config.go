@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ type Config struct {
 	Sysroots    []string // QEMUPACK_SYSROOT: extra mingw sysroots, a path list
 	Targets     []string // QEMU_TARGETS, default x86_64-softmmu
 	JSON        bool     // QEMUPACK_FORMAT=json
+	// Suites is QEMUPACK_SUITES: the Debian/Ubuntu suites the private apt
+	// tree reads beyond the host's own. nil (unset or "") means the
+	// default (newer stable releases, testing, unstable); an empty
+	// non-nil list ("none") means only the host's own suites.
+	Suites []string
 
 	// QEMUVersion is QEMU_VERSION as given ("" when unset); Constraint is it parsed.
 	QEMUVersion string
@@ -64,6 +70,7 @@ const (
 	EnvFormat      = "QEMUPACK_FORMAT"
 	EnvVersion     = "QEMU_VERSION"
 	EnvEpoch       = "SOURCE_DATE_EPOCH"
+	EnvSuites      = "QEMUPACK_SUITES"
 )
 
 // FromEnv builds a Config for the checkout at root from getenv (os.Getenv
@@ -135,6 +142,7 @@ func FromEnv(root string, getenv func(string) string) (Config, error) {
 			c.SourceDateEpoch = n
 		}
 	}
+	c.Suites = parseSuites(getenv(EnvSuites), bad)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("settings from the environment:\n  %s", strings.Join(problems, "\n  "))
 	}
@@ -149,6 +157,29 @@ func FromOS() (Config, error) {
 	}
 	return FromEnv(wd, os.Getenv)
 }
+
+// parseSuites reads QEMUPACK_SUITES: "" = the default (nil), "none" =
+// none (empty), else suite names separated by spaces or commas.
+func parseSuites(v string, bad func(string, ...any)) []string {
+	v = strings.TrimSpace(v)
+	switch v {
+	case "":
+		return nil
+	case "none":
+		return []string{}
+	}
+	out := []string{}
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if !suiteName.MatchString(s) {
+			bad("%s=%q: %q is not a suite name (examples: trixie, sid, noble-updates; \"none\" for only the host's suites)", EnvSuites, v, s)
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var suiteName = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 
 func orDefault(v, def string) string {
 	if strings.TrimSpace(v) == "" {
