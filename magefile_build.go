@@ -44,10 +44,14 @@ func buildStage(ctx context.Context, cfg config.Config, picked pick.Result) (xbu
 		return xbuild.Result{}, err
 	}
 	o.HostMin = picked.HostMin() // a host library when pick found it enough for this release
+	if tree := picked.DebianTree(); tree != nil {
+		o.Fetcher.Debian = tree.DownloadSourceFile // recipes' debian_package tarballs
+	}
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return xbuild.Result{}, err
 	}
-	job := xbuild.Job{Release: picked.Picked, DepsPrefixes: []string{st.Dir}, NoDebian: picked.Source != pick.SourceDebian}
+	job := xbuild.Job{Release: picked.Picked, DepsPrefixes: []string{st.Dir}, NoDebian: picked.Source != pick.SourceDebian,
+		Debian: picked.DebianTree(), DebianSource: picked.DebianChosen()}
 	return xbuild.Run(ctx, cfg, job, os.Stdout)
 }

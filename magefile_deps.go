@@ -36,6 +36,9 @@ func Deps(ctx context.Context) error {
 		return err
 	}
 	o.HostMin = picked.HostMin()
+	if tree := picked.DebianTree(); tree != nil {
+		o.Fetcher.Debian = tree.DownloadSourceFile // recipes' debian_package tarballs
+	}
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return err

@@ -135,25 +135,25 @@ func orDash(s string) string {
 
 // jsonResult is the documented JSON form of the pick.
 type jsonResult struct {
-	Picked        string        `json:"picked"`
-	Source        string        `json:"source,omitempty"`
-	SourceFile    string        `json:"source_file,omitempty"`
-	URL           string        `json:"url,omitempty"`
-	SHA256        string        `json:"sha256,omitempty"`
+	Picked        string             `json:"picked"`
+	Source        string             `json:"source,omitempty"`
+	SourceFile    string             `json:"source_file,omitempty"`
+	URL           string             `json:"url,omitempty"`
+	SHA256        string             `json:"sha256,omitempty"`
 	DebianVersion string             `json:"debian_version,omitempty"`
 	Debian        *debian.QEMUSource `json:"debian,omitempty"`
 	// DebianSources is every version of Debian's qemu source package the
 	// archive lists, with why it was passed over where it was.
 	DebianSources []debian.QEMUSource `json:"debian_sources,omitempty"`
 	TreeVersion   string              `json:"tree_version,omitempty"`
-	Deps          []Dep         `json:"deps,omitempty"`
-	Recipes       []string      `json:"recipes,omitempty"`
-	Offline       bool          `json:"offline"`
-	OfflineWhy    string        `json:"offline_why,omitempty"`
-	Constraint    string        `json:"constraint,omitempty"`
-	DepsMode      string        `json:"deps_mode"`
-	Error         string        `json:"error,omitempty"`
-	Releases      []Verdict     `json:"releases"`
+	Deps          []Dep               `json:"deps,omitempty"`
+	Recipes       []string            `json:"recipes,omitempty"`
+	Offline       bool                `json:"offline"`
+	OfflineWhy    string              `json:"offline_why,omitempty"`
+	Constraint    string              `json:"constraint,omitempty"`
+	DepsMode      string              `json:"deps_mode"`
+	Error         string              `json:"error,omitempty"`
+	Releases      []Verdict           `json:"releases"`
 }
 
 // JSON is the pick as {"picked": "X.Y.Z", "releases": [{"version",

@@ -126,6 +126,22 @@ type Result struct {
 	Reason     string          `json:"error,omitempty"` // why nothing was picked
 }
 
+// DebianTree is the private apt tree pick read, for the steps that fetch
+// what pick chose (nil when pick read none, or a stand-in).
+func (r Result) DebianTree() *debian.Tree {
+	t, _ := r.Archive.(*debian.Tree)
+	return t
+}
+
+// DebianChosen is the Debian source package version pick chose, nil when
+// the source is not Debian's.
+func (r Result) DebianChosen() *debian.SourcePkg {
+	if r.Source != SourceDebian || r.Debian == nil {
+		return nil
+	}
+	return &r.Debian.SourcePkg
+}
+
 // PickedVersion is the picked release's version, "" when none.
 func (r Result) PickedVersion() string { return r.Picked.Version }
 

@@ -1,8 +1,8 @@
 // Package qemusrc turns the picked QEMU release into a patched source tree:
 // the upstream tarball (pinned sha256, from a mirror folder or
-// download.qemu.org), or, when that cannot be had, the host's Debian source
-// package (the dfsg repack plus Debian's patch series, which carries the
-// upstream stable releases). Our own patches/qemu/<version>/*.patch go on
+// download.qemu.org), or, when that cannot be had, a Debian source
+// package from a suite of Debian's archive (the repack plus Debian's patch
+// series, which for 7.2 carries the upstream stable releases). Our own patches/qemu/<version>/*.patch go on
 // top in name order. The tree is cached under <cache>/sources/qemu/<key>,
 // keyed by every input, and made in a temporary folder renamed into place,
 // so a failed run leaves nothing half-made behind.
@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"qemupack/internal/catalog"
+	"qemupack/internal/debian"
 	"qemupack/internal/run"
 	"qemupack/internal/source"
 )
@@ -49,8 +50,15 @@ type Request struct {
 	PatchRoot string
 	// NoDebian turns the Debian source package path off.
 	NoDebian bool
-	// DebianPackage is the source package to ask apt for (default "qemu").
+	// DebianPackage is the source package to ask for (default "qemu").
 	DebianPackage string
+	// Debian is Debian's archive (the private apt tree pick read);
+	// DebianSource the version pick chose from it. Without DebianSource,
+	// the highest served version of any suite that repacks the release's
+	// X.Y is taken; without Debian, only files already in the cache or
+	// the mirror folder can be used.
+	Debian       *debian.Tree
+	DebianSource *debian.SourcePkg
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
 }
@@ -114,7 +122,7 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: %s", req.Release.Version, tried[0])
 	}
 	if !req.NoDebian {
-		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)
+		req.say("qemu %s: trying Debian's source package", req.Release.Version)
 		t, err := prepareDebian(ctx, req)
 		if err == nil {
 			return t, nil

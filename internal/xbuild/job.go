@@ -9,6 +9,7 @@ import (
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/qemusrc"
 )
 
@@ -20,6 +21,10 @@ type Job struct {
 	DepsPrefixes []string
 	// NoDebian forbids the Debian source package path.
 	NoDebian bool
+	// Debian is Debian's archive (the private apt tree pick read) and
+	// DebianSource the version of Debian's qemu source package pick chose.
+	Debian       *debian.Tree
+	DebianSource *debian.SourcePkg
 }
 
 // Run prepares the source of job.Release and builds it into a staging
@@ -33,13 +38,15 @@ func Run(ctx context.Context, cfg config.Config, job Job, out io.Writer) (Result
 	}
 	t0 := time.Now()
 	tree, err := qemusrc.Prepare(ctx, qemusrc.Request{
-		Release:   job.Release,
-		CacheDir:  cfg.CacheDir,
-		Mirror:    cfg.Mirror,
-		Offline:   cfg.Offline,
-		PatchRoot: filepath.Join(cfg.Root, "patches", "qemu"),
-		NoDebian:  job.NoDebian,
-		Progress:  say,
+		Release:      job.Release,
+		CacheDir:     cfg.CacheDir,
+		Mirror:       cfg.Mirror,
+		Offline:      cfg.Offline,
+		PatchRoot:    filepath.Join(cfg.Root, "patches", "qemu"),
+		NoDebian:     job.NoDebian,
+		Debian:       job.Debian,
+		DebianSource: job.DebianSource,
+		Progress:     say,
 	})
 	if err != nil {
 		return Result{}, err
