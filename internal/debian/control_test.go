@@ -129,3 +129,10 @@ func TestCarriedSettings(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestProxiesOf(t *testing.T) {
+	p := proxiesOf([]string{`Acquire::http::Proxy "http://proxy:3128/";`, `Acquire::http::Proxy::deb.debian.org "DIRECT";`, `Acquire::Check-Date "false";`})
+	if len(p) != 1 || p["http"] != "http://proxy:3128/" {
+		t.Errorf("%v", p)
+	}
+}

@@ -282,7 +282,17 @@ func (t *Tree) DownloadBinary(ctx context.Context, pkg, version, arch, dir strin
 // up on disk). A file answered 404 or 410 makes a *MissingFileError;
 // an archive that cannot be reached is an error too.
 func (t *Tree) Served(ctx context.Context, sp SourcePkg) error {
-	client := &http.Client{Timeout: 20 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = func(r *http.Request) (*url.URL, error) {
+		if p, ok := t.proxies[r.URL.Scheme]; ok {
+			if p == "DIRECT" || p == "" {
+				return nil, nil
+			}
+			return url.Parse(p)
+		}
+		return http.ProxyFromEnvironment(r)
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: tr}
 	var miss []MissingFile
 	for _, f := range sp.Files {
 		if f.URL == "" {

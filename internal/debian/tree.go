@@ -91,6 +91,7 @@ type Tree struct {
 	DidUpdate bool
 
 	conf     string
+	proxies  map[string]string // scheme → the host apt's proxy (Acquire::<scheme>::Proxy)
 	progress func(string)
 	mu       sync.Mutex
 	notes    map[string]bool
@@ -158,6 +159,7 @@ func Open(ctx context.Context, cacheDir string, o Options) (*Tree, error) {
 	if !o.NoHostConfig {
 		carried = hostAptSettings(ctx)
 	}
+	t.proxies = proxiesOf(carried)
 	sources := t.sourcesList()
 	key := keyOf(d.ID, d.Codename, strings.Join(archs, ","), sources, strings.Join(carried, "\n"))
 	t.Dir = filepath.Join(cacheDir, "apt", d.Codename+"-"+key[:12])
@@ -368,6 +370,24 @@ func carriedSettings(dump string) []string {
 		}
 		if keep {
 			out = append(out, k+" "+v)
+		}
+	}
+	return out
+}
+
+// proxiesOf reads the plain Acquire::http::Proxy and
+// Acquire::https::Proxy settings (not per-host ones) for the HEAD checks
+// in Served, so they go the way apt's downloads go.
+func proxiesOf(carried []string) map[string]string {
+	out := map[string]string{}
+	for _, c := range carried {
+		k, v, _ := strings.Cut(c, " ")
+		v = strings.Trim(strings.TrimSuffix(v, ";"), `"`)
+		switch k {
+		case "Acquire::http::Proxy":
+			out["http"] = v
+		case "Acquire::https::Proxy":
+			out["https"] = v
 		}
 	}
 	return out

@@ -218,8 +218,9 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		if got != version {
 			return Tree{}, fmt.Errorf("debian source %s: the patched VERSION says %s, the series said %s", pkg, got, version)
 		}
+		chosen := dp.src
 		return Tree{
-			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours),
+			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours), Debian: &chosen,
 			Origin: fmt.Sprintf("Debian source package %s %s: the repack of QEMU %s plus Debian's %d patches (bringing it to %s)",
 				pkg, where, base, len(entries), version),
 		}, nil

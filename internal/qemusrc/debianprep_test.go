@@ -79,6 +79,9 @@ func TestPrepareTheChosenDebianSource(t *testing.T) {
 	if tr.Flavor != FlavorDebian || tr.Version != "10.2.1" || !strings.Contains(tr.Origin, "qemu 1:10.2.0+ds-1 (sid)") {
 		t.Errorf("tree %+v", tr)
 	}
+	if tr.Debian == nil || tr.Debian.Version != "1:10.2.0+ds-1" || tr.Debian.Suite != "sid" {
+		t.Errorf("the tree does not record its Debian source: %+v", tr.Debian)
+	}
 	if b, _ := os.ReadFile(filepath.Join(tr.Dir, "util", "osdep.c")); !strings.Contains(string(b), "return 42") {
 		t.Errorf("Debian's patches not applied:\n%s", b)
 	}

@@ -72,6 +72,10 @@ type Tree struct {
 	Patches   []string `json:"patches"` // our patches applied, in order
 	Key       string   `json:"key"`     // hash of every input
 	Requested string   `json:"requested"`
+	// Debian is the Debian source package a FlavorDebian tree was made
+	// from: version, suite, and its files (the .dsc's URL and sha256 are
+	// what a bill of materials names).
+	Debian *debian.SourcePkg `json:"debian,omitempty"`
 }
 
 // stampName is the file in a finished tree that records what it is.
