@@ -30,7 +30,7 @@ func (r Result) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "Debian source package %s %s: passed over: %s\n", d.Package, d.Where(), d.Problem)
 			continue
 		}
-		fmt.Fprintf(w, "Debian source package: %s\n", d.Describe())
+		fmt.Fprintf(w, "%s\n", d.Describe())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tBUILDABLE\tSOURCE\tWHY")

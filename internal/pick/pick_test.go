@@ -444,7 +444,7 @@ func TestPickDebianSuitesPassesOverUnservedVersions(t *testing.T) {
 		res.WriteTable(&table)
 		for _, want := range []string{
 			"Debian source package qemu 1:11.1.3+ds-1 (sid): passed over: qemu 1:11.1.3+ds-1 is listed, but the archive does not serve",
-			"Debian source package: Debian's source package qemu 1:10.2.2+ds-1 (sid): QEMU 10.2.2 as Debian repacks it",
+			"\nDebian's source package qemu 1:10.2.2+ds-1 (sid): QEMU 10.2.2 as Debian repacks it",
 			"debian sid",
 		} {
 			if !strings.Contains(table.String(), want) {
