@@ -68,7 +68,7 @@ func run(t *testing.T, h *hosttest.Host, o pick.Options) (pick.Result, error) {
 	t.Helper()
 	cfg, err := config.FromEnv(h.Root, h.Getenv)
 	if err != nil {
-		t.Fatal(err)
+		return pick.Result{}, err // a bad setting is config's error, reported before any pick
 	}
 	o.Host = h.Options()
 	if o.Reachable == nil {
@@ -284,12 +284,13 @@ func TestPickBadConstraint(t *testing.T) {
 	})
 }
 
-// Bad host inputs come back through the pick as clear errors.
+// Bad host inputs come back through the pick (or, for a folder that does
+// not exist, from config before it) as clear errors.
 func TestPickBadHostInputs(t *testing.T) {
 	for name, setup := range map[string]func(h *hosttest.Host) string{
 		"missing sysroot": func(h *hosttest.Host) string {
 			h.Env[config.EnvSysroot] = filepath.Join(h.Root, "gone")
-			return "sysroot folder " + filepath.Join(h.Root, "gone") + " does not exist"
+			return config.EnvSysroot + `="` + filepath.Join(h.Root, "gone") + `" does not exist`
 		},
 		"pc without version": func(h *hosttest.Host) string {
 			return h.PC(hosttest.Sysroot, "glib-2.0", "") + ": no Version field"
@@ -300,7 +301,7 @@ func TestPickBadHostInputs(t *testing.T) {
 		},
 		"mirror folder missing": func(h *hosttest.Host) string {
 			h.Env[config.EnvMirror] = filepath.Join(h.Root, "no-mirror")
-			return "QEMUPACK_MIRROR: mirror folder " + filepath.Join(h.Root, "no-mirror") + " does not exist"
+			return config.EnvMirror + `="` + filepath.Join(h.Root, "no-mirror") + `" does not exist`
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

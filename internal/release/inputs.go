@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	"qemupack/internal/bundle"
 	"qemupack/internal/catalog"
 	"qemupack/internal/pick"
 	"qemupack/internal/sbom"
@@ -45,9 +44,17 @@ var debianOrigin = regexp.MustCompile(`Debian source package (\S+) (\S+?):?\s`)
 // upstream tarball (URL and SHA-256 from the catalog) or the Debian source
 // package (its .dsc from the apt lists), and our patches from
 // patches/qemu/<version>/ as the build record lists them.
-func QEMUComponent(ctx context.Context, rec bundle.BuildRecord, releases []catalog.Release, root string, deb *sbom.Debian) (sbom.Component, error) {
-	c := sbom.Component{Name: "qemu", Version: rec.FullVersion(), License: "GPL-2.0-only", Comment: rec.SourceOrigin}
-	if m := debianOrigin.FindStringSubmatch(rec.SourceOrigin + " "); m != nil && deb != nil {
+// QEMUSource is what the SBOM says of the QEMU source a build used.
+type QEMUSource struct {
+	Version     string   // the real version, e.g. 7.2.22
+	FullVersion string   // as the archive names it, e.g. 7.2.22-debian
+	Origin      string   // one line on where the source came from
+	Patches     []string // ours, from patches/qemu/<version>
+}
+
+func QEMUComponent(ctx context.Context, rec QEMUSource, releases []catalog.Release, root string, deb *sbom.Debian) (sbom.Component, error) {
+	c := sbom.Component{Name: "qemu", Version: rec.FullVersion, License: "GPL-2.0-only", Comment: rec.Origin}
+	if m := debianOrigin.FindStringSubmatch(rec.Origin + " "); m != nil && deb != nil {
 		c.SourceURL, c.SourceSHA256 = deb.DSC(ctx, m[1], m[2])
 		c.Comment += " (Debian's own patch series is in the debian tarball the .dsc names)"
 	} else {

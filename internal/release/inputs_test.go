@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"qemupack/internal/bundle"
 	"qemupack/internal/catalog"
 	"qemupack/internal/pick"
 	"qemupack/internal/sbom"
@@ -46,7 +45,7 @@ func TestQEMUComponent(t *testing.T) {
 	os.WriteFile(filepath.Join(pdir, "0001-x.patch"), []byte("--- a\n"), 0o644)
 	rels := []catalog.Release{{Version: "9.2.4", URL: "https://download.qemu.org/qemu-9.2.4.tar.xz", SHA256: strings.Repeat("1", 64)}}
 	ctx := context.Background()
-	rec := bundle.BuildRecord{Version: "9.2.4", Flavor: "upstream", SourceOrigin: "upstream release tarball", Patches: []string{"0001-x.patch"}}
+	rec := QEMUSource{Version: "9.2.4", FullVersion: "9.2.4", Origin: "upstream release tarball", Patches: []string{"0001-x.patch"}}
 	c, err := QEMUComponent(ctx, rec, rels, root, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +72,7 @@ func TestQEMUComponent(t *testing.T) {
 	if ver == "" {
 		t.Fatal("apt-cache showsrc qemu lists nothing: enable deb-src (scripts/setup-debian.sh does) and apt-get update")
 	}
-	rec = bundle.BuildRecord{Version: "7.2.22", Flavor: "debian", SourceOrigin: "Debian source package qemu " + ver + ": the dfsg repack of QEMU 7.2 plus Debian's patches"}
+	rec = QEMUSource{Version: "7.2.22", FullVersion: "7.2.22-debian", Origin: "Debian source package qemu " + ver + ": the dfsg repack of QEMU 7.2 plus Debian's patches"}
 	c, err = QEMUComponent(ctx, rec, rels, root, &sbom.Debian{})
 	if err != nil {
 		t.Fatal(err)
