@@ -47,7 +47,7 @@ func Check(ctx context.Context) error { return targets.Check(ctx) }
 // Pick shows every QEMU release with whether this host can build it and obtain its source, and picks the newest that fits; last line "picked: qemu X.Y.Z". Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Pick(ctx context.Context) error { return targets.Pick(ctx) }
 
-// Catalog prints the QEMU release catalog: what each release requires of the toolchain. Reads QEMUPACK_FORMAT.
+// Catalog prints the QEMU release catalog: what each release requires of the toolchain and what verifies its upstream tarball. Reads QEMUPACK_FORMAT.
 func Catalog() error { return targets.Catalog() }
 
 // Test runs the whole test suite: gathers the real Debian source tarballs some tests build (once, into the cache), then go vet and go test ./... . Reads QEMUPACK_CACHE, QEMUPACK_TEST_MIRROR.

@@ -45,6 +45,8 @@ func (r Result) WriteTable(w io.Writer) {
 		}
 		if !v.Obtainable {
 			src = "none"
+		} else if v.VerifiedBy != "" {
+			src += " (" + v.VerifiedBy + ")"
 		}
 		why := strings.Join(append(append([]string(nil), v.Blockers...), debianNotes(v.Notes)...), "; ")
 		if assumed := assumedModules(v.Deps); len(assumed) > 0 && v.Buildable {
@@ -53,6 +55,12 @@ func (r Result) WriteTable(w io.Writer) {
 			}
 			why += "assumes recipes for " + strings.Join(assumed, ", ")
 		}
+		if v.Inherits != "" {
+			if why != "" {
+				why += "; "
+			}
+			why += "requirements inherited from " + v.Inherits
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Version, b, src, orDash(why))
 	}
 	tw.Flush()
@@ -60,6 +68,9 @@ func (r Result) WriteTable(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "source of %s: %s\n", r.Picked.Version, r.SourceText())
+	if r.Picked.Inherits != "" {
+		fmt.Fprintf(w, "requirements of %s: taken from %s (its own files were not read); its tree is checked against them before configure\n", r.Picked.Version, r.Picked.Inherits)
+	}
 	if r.TreeVersion != "" && r.TreeVersion != r.Picked.Version {
 		fmt.Fprintf(w, "the source tree will be %s (the catalog has no entry for it; %s's requirements apply)\n", r.TreeVersion, r.Picked.Version)
 	}
@@ -73,9 +84,19 @@ func (r Result) WriteTable(w io.Writer) {
 func (r Result) SourceText() string {
 	switch r.Source {
 	case SourceMirror:
+		if r.VerifiedBy != "" {
+			return "mirror file " + r.SourceFile + " (verified by " + r.VerifiedBy + ")"
+		}
 		return "mirror file " + r.SourceFile
 	case SourceUpstream:
-		return r.URL + " (sha256 " + r.SHA256 + ")"
+		var how []string
+		if r.SHA256 != "" {
+			how = append(how, "sha256 "+r.SHA256)
+		}
+		if r.Signature != "" {
+			how = append(how, "OpenPGP signature "+r.Signature+" by "+strings.Join(r.SigningKeys, " or "))
+		}
+		return r.URL + " (" + strings.Join(how, "; ") + ")"
 	case SourceDebian:
 		if r.Debian != nil {
 			return r.Debian.Describe()
@@ -140,6 +161,10 @@ type jsonResult struct {
 	SourceFile    string             `json:"source_file,omitempty"`
 	URL           string             `json:"url,omitempty"`
 	SHA256        string             `json:"sha256,omitempty"`
+	Signature     string             `json:"signature,omitempty"`
+	SigningKeys   []string           `json:"signing_keys,omitempty"`
+	VerifiedBy    string             `json:"verified_by,omitempty"`
+	Inherits      string             `json:"inherits,omitempty"`
 	DebianVersion string             `json:"debian_version,omitempty"`
 	Debian        *debian.QEMUSource `json:"debian,omitempty"`
 	// DebianSources is every version of Debian's qemu source package the
@@ -158,10 +183,13 @@ type jsonResult struct {
 
 // JSON is the pick as {"picked": "X.Y.Z", "releases": [{"version",
 // "buildable", "obtainable", "reasons": [...]}, ...], ...}; "picked" is ""
-// and "error" says why when nothing fits.
+// and "error" says why when nothing fits. An upstream source carries
+// "url", "sha256", "signature", "signing_keys" and "verified_by"; each
+// release its "source", "verified_by", "upstream" and "inherits".
 func (r Result) JSON() ([]byte, error) {
 	j := jsonResult{
 		Picked: r.Picked.Version, Source: r.Source, SourceFile: r.SourceFile, URL: r.URL, SHA256: r.SHA256,
+		Signature: r.Signature, SigningKeys: r.SigningKeys, VerifiedBy: r.VerifiedBy, Inherits: r.Picked.Inherits,
 		DebianVersion: r.DebianVersion, Debian: r.Debian, DebianSources: r.DebianSources, TreeVersion: r.TreeVersion, Deps: r.Deps, Recipes: r.Recipes,
 		Offline: r.Offline, OfflineWhy: r.OfflineWhy, Constraint: r.Constraint, DepsMode: string(r.DepsMode),
 		Error: r.Reason, Releases: r.Releases,

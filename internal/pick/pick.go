@@ -1,7 +1,8 @@
 // Package pick decides which QEMU release qemupack builds: for every release
 // in the catalog, whether this host's toolchain and libraries (or our
 // recipes) can build it, and whether its source can be had (upstream when
-// online; else a mirror folder or the host's source packages). The pick is
+// online, verified by a pinned sha256 or QEMU's OpenPGP signature; else a
+// mirror folder or the host's source packages). The pick is
 // the newest release that is both, within QEMU_VERSION, never a release
 // candidate.
 package pick
@@ -21,7 +22,7 @@ import (
 
 // Sources of a release tarball.
 const (
-	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256
+	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256 and/or QEMU's OpenPGP signature
 	SourceMirror   = "mirror"   // QEMUPACK_MIRROR/qemu-X.Y.Z.tar.xz
 	SourceDebian   = "debian"   // a Debian source package from a suite of the archive (the private apt tree)
 )
@@ -55,7 +56,16 @@ type Verdict struct {
 	SourceFile string   `json:"source_file,omitempty"` // mirror file
 	// Debian is the Debian source package it would come from.
 	Debian *debian.QEMUSource `json:"debian,omitempty"`
-	Deps   []Dep              `json:"deps,omitempty"`
+	// VerifiedBy says what verifies the tarball from Source: "sha256",
+	// "signature" (QEMU's OpenPGP signature by a pinned key) or both.
+	VerifiedBy string `json:"verified_by,omitempty"`
+	// Upstream is the upstream tarball's URL, signature and keys, when the
+	// source is upstream.
+	Upstream *catalog.Upstream `json:"upstream,omitempty"`
+	// Inherits names the release whose requirements this one takes (its
+	// own files were not read; the build re-reads its tree before configure).
+	Inherits string `json:"inherits,omitempty"`
+	Deps     []Dep  `json:"deps,omitempty"`
 
 	release catalog.Release
 }
@@ -86,8 +96,9 @@ type Inputs struct {
 
 // MirrorFile is a release tarball found in the mirror folder.
 type MirrorFile struct {
-	Path    string
-	Problem string // e.g. a sha256 mismatch; "" when usable
+	Path       string
+	Problem    string // e.g. a sha256 mismatch; "" when usable
+	VerifiedBy string // "sha256", "signature" or "sha256+signature" when usable
 }
 
 // Result is the pick.
@@ -98,10 +109,16 @@ type Result struct {
 	// SourceDebian); SourceFile the mirror file, URL/SHA256 the upstream
 	// download; Debian the Debian source package (version, suite, files)
 	// to fetch, whose patches must be applied.
-	Source        string              `json:"source,omitempty"`
-	SourceFile    string              `json:"source_file,omitempty"`
-	URL           string              `json:"url,omitempty"`
-	SHA256        string              `json:"sha256,omitempty"`
+	Source     string `json:"source,omitempty"`
+	SourceFile string `json:"source_file,omitempty"`
+	URL        string `json:"url,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	// Signature is the upstream tarball's detached OpenPGP signature and
+	// SigningKeys the pinned keys that may have made it; VerifiedBy says
+	// what verifies the tarball ("sha256", "signature", "sha256+signature").
+	Signature     string              `json:"signature,omitempty"`
+	SigningKeys   []string            `json:"signing_keys,omitempty"`
+	VerifiedBy    string              `json:"verified_by,omitempty"`
 	DebianVersion string              `json:"debian_version,omitempty"`
 	Debian        *debian.QEMUSource  `json:"debian,omitempty"`
 	DebianSources []debian.QEMUSource `json:"debian_sources,omitempty"` // every version the archive lists
@@ -244,12 +261,16 @@ func Decide(in Inputs) (Result, error) {
 					res.Recipes = append(res.Recipes, d.Module)
 				}
 			}
+			res.VerifiedBy = v.VerifiedBy
 			switch v.Source {
 			case SourceMirror:
 				res.SourceFile = v.SourceFile
 				res.SHA256 = v.release.SHA256
 			case SourceUpstream:
 				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
+				if u := v.Upstream; u.Signed() {
+					res.Signature, res.SigningKeys = u.Signature, u.Keys
+				}
 			case SourceDebian:
 				d := v.Debian
 				res.Debian, res.DebianVersion = d, d.Version
@@ -277,6 +298,19 @@ func (r Result) HostMin() map[string]string {
 		out[d.Module] = d.Min
 	}
 	return out
+}
+
+// upstreamVerified is how r's upstream tarball is verified, or nil when
+// nothing would verify it: the catalog's Upstream (LoadFrom fills it from
+// the pinned keys), else its pinned sha256 alone.
+func upstreamVerified(r catalog.Release) *catalog.Upstream {
+	if r.Upstream != nil {
+		return r.Upstream
+	}
+	if r.SHA256 == "" {
+		return nil
+	}
+	return &catalog.Upstream{URL: upstreamOf(r), SHA256: r.SHA256, VerifiedBy: "sha256"}
 }
 
 func upstreamOf(r catalog.Release) string {
@@ -339,11 +373,27 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	src, file, why, debNotes := obtainable(in, r)
 	v.Obtainable = src != ""
 	v.Source, v.SourceFile = src, file
-	if src == SourceDebian {
+	switch src {
+	case SourceUpstream:
+		v.Upstream = upstreamVerified(r)
+		v.VerifiedBy = v.Upstream.VerifiedBy
+	case SourceMirror:
+		v.VerifiedBy = in.MirrorHits[r.Version].VerifiedBy
+	case SourceDebian:
 		v.Debian = debianFor(in, r.Version)
 	}
-	blockers, notes, deps := buildable(in, mode, r, src)
+	v.Inherits = r.Inherits
+	var blockers, notes []string
+	var deps []Dep
+	if r.Unknown != "" {
+		blockers = []string{"its requirements are unknown: " + r.Unknown}
+	} else {
+		blockers, notes, deps = buildable(in, mode, r, src)
+	}
 	notes = append(notes, debNotes...)
+	if r.Inherits != "" {
+		notes = append(notes, fmt.Sprintf("requirements taken from %s (its own files were not read; the tree is checked against them before configure)", r.Inherits))
+	}
 	v.Buildable = len(blockers) == 0
 	v.Deps = deps
 	v.Reasons = append(v.Reasons, blockers...)
@@ -525,10 +575,10 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string, notes [
 		problems = append(problems, mf.Problem)
 	}
 	if !in.Offline {
-		if r.SHA256 != "" {
+		if upstreamVerified(r) != nil {
 			return SourceUpstream, "", "", notes
 		}
-		problems = append(problems, "the catalog has no sha256 for its upstream tarball, so a download could not be verified")
+		problems = append(problems, "the catalog has no sha256 for its upstream tarball and no pinned OpenPGP key signs it, so a download could not be verified")
 	}
 	if debianFor(in, r.Version) != nil {
 		return SourceDebian, "", "", notes

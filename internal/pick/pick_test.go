@@ -68,7 +68,7 @@ func run(t *testing.T, h *hosttest.Host, o pick.Options) (pick.Result, error) {
 	t.Helper()
 	cfg, err := config.FromEnv(h.Root, h.Getenv)
 	if err != nil {
-		return pick.Result{}, err // a bad setting is config's error, reported before any pick
+		t.Fatal(err)
 	}
 	o.Host = h.Options()
 	if o.Reachable == nil {
@@ -284,24 +284,16 @@ func TestPickBadConstraint(t *testing.T) {
 	})
 }
 
-// Bad host inputs come back through the pick (or, for a folder that does
-// not exist, from config before it) as clear errors.
+// Bad host inputs come back through the pick as clear errors; a folder
+// setting that names nothing is refused by the settings already.
 func TestPickBadHostInputs(t *testing.T) {
 	for name, setup := range map[string]func(h *hosttest.Host) string{
-		"missing sysroot": func(h *hosttest.Host) string {
-			h.Env[config.EnvSysroot] = filepath.Join(h.Root, "gone")
-			return config.EnvSysroot + `="` + filepath.Join(h.Root, "gone") + `" does not exist`
-		},
 		"pc without version": func(h *hosttest.Host) string {
 			return h.PC(hosttest.Sysroot, "glib-2.0", "") + ": no Version field"
 		},
 		"PYTHON not a python": func(h *hosttest.Host) string {
 			h.Env[config.EnvPython] = h.Tool("ruby", "ruby 3.1.2p20")
 			return "is not a python"
-		},
-		"mirror folder missing": func(h *hosttest.Host) string {
-			h.Env[config.EnvMirror] = filepath.Join(h.Root, "no-mirror")
-			return config.EnvMirror + `="` + filepath.Join(h.Root, "no-mirror") + `" does not exist`
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -310,6 +302,16 @@ func TestPickBadHostInputs(t *testing.T) {
 			want := setup(h)
 			_, err := run(t, h, pick.Options{Releases: testCatalog(t), Recipes: map[string]string{}})
 			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("want an error containing %q, got %v", want, err)
+			}
+		})
+	}
+	for name, env := range map[string]string{"missing sysroot": config.EnvSysroot, "mirror folder missing": config.EnvMirror} {
+		t.Run(name, func(t *testing.T) {
+			h := hosttest.New(t)
+			h.Env[env] = filepath.Join(h.Root, "gone")
+			_, err := config.FromEnv(h.Root, h.Getenv)
+			if want := env + "=\"" + filepath.Join(h.Root, "gone") + "\" does not exist"; err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("want an error containing %q, got %v", want, err)
 			}
 		})

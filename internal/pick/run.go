@@ -15,6 +15,7 @@ import (
 	"qemupack/internal/config"
 	"qemupack/internal/host"
 	"qemupack/internal/recipe"
+	"qemupack/internal/source"
 )
 
 // Options are Run's ways into the machine and the network; the zero value
@@ -151,9 +152,11 @@ func dialUpstream(ctx context.Context) error {
 }
 
 // ScanMirror finds the release tarballs in the mirror folder (the name of
-// the catalog URL's file, else qemu-X.Y.Z.tar.xz) and checks each against
-// the catalog's sha256 when it has one. A mirror folder that does not
-// exist is an error.
+// the catalog URL's file, else qemu-X.Y.Z.tar.xz) and checks each as the
+// build will: against the catalog's sha256 when it has one, and against
+// QEMU's OpenPGP signature when a .sig lies beside it and a pinned key
+// signs the release. A file that neither verifies is not usable. A mirror
+// folder that does not exist is an error.
 func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, error) {
 	hits := map[string]MirrorFile{}
 	if dir == "" {
@@ -172,19 +175,48 @@ func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, 
 			if fi, err := os.Stat(p); err != nil || fi.IsDir() {
 				continue
 			}
-			mf := MirrorFile{Path: p}
-			if r.SHA256 != "" {
-				sum, err := checksum.File(p)
-				switch {
-				case err != nil:
-					mf.Problem = fmt.Sprintf("mirror file %s unreadable: %v", p, err)
-				case !strings.EqualFold(sum, r.SHA256):
-					mf.Problem = fmt.Sprintf("mirror file %s has sha256 %s, the catalog says %s", p, sum, r.SHA256)
-				}
-			}
-			hits[r.Version] = mf
+			hits[r.Version] = checkMirrorFile(r, p)
 			break
 		}
 	}
 	return hits, nil
+}
+
+// checkMirrorFile verifies one mirror file: its pinned sum, then the
+// signature beside it; both must pass where both exist, and one must.
+func checkMirrorFile(r catalog.Release, p string) MirrorFile {
+	mf := MirrorFile{Path: p}
+	var by []string
+	if r.SHA256 != "" {
+		sum, err := checksum.File(p)
+		switch {
+		case err != nil:
+			mf.Problem = fmt.Sprintf("mirror file %s unreadable: %v", p, err)
+		case !strings.EqualFold(sum, r.SHA256):
+			mf.Problem = fmt.Sprintf("mirror file %s has sha256 %s, the catalog says %s", p, sum, r.SHA256)
+		default:
+			by = append(by, "sha256")
+		}
+		if mf.Problem != "" {
+			return mf
+		}
+	}
+	sig, err := os.ReadFile(p + ".sig")
+	if u := r.Upstream; u.Signed() && err == nil {
+		kr, err := source.LoadKeyring(u.KeyFiles, u.Keys)
+		if err == nil {
+			_, err = kr.Verify(p, sig)
+		}
+		if err != nil {
+			mf.Problem = fmt.Sprintf("mirror file %s: %v", p, err)
+			return mf
+		}
+		by = append(by, "signature")
+	}
+	if len(by) == 0 {
+		mf.Problem = fmt.Sprintf("mirror file %s cannot be verified: the catalog pins no sha256 for it and no %s.sig by a pinned key lies beside it", p, filepath.Base(p))
+		return mf
+	}
+	mf.VerifiedBy = strings.Join(by, "+")
+	return mf
 }

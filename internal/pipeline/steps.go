@@ -172,7 +172,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
-		StampDir: filepath.Join(c.CacheDir, "bundle"), Log: r.Line,
+		Cache: r.Cache, Log: r.Line,
 	}, nil
 }
 
@@ -200,6 +200,9 @@ func bundleArchive(ctx context.Context, r *Run) error {
 	res, err := bundle.Bundle(ctx, in)
 	if err != nil {
 		return err
+	}
+	for _, e := range res.Entries {
+		r.hold(e)
 	}
 	r.Bundle = res
 	return nil
