@@ -29,6 +29,12 @@ type Options struct {
 	// Reachable says whether upstream downloads can work (nil error = yes).
 	// Default: a TCP connection to download.qemu.org:443 within 3 s.
 	Reachable func(ctx context.Context) error
+	// Debian is Debian's archive; nil opens the private apt tree the
+	// settings ask for (OpenDebian) on a Debian or Ubuntu host.
+	Debian DebianArchive
+	// Progress receives the apt tree's progress lines (nil: standard
+	// error, so that JSON on standard output stays clean).
+	Progress func(string)
 }
 
 // UpstreamHost is where QEMU's release tarballs are downloaded from.
@@ -94,15 +100,30 @@ func gather(ctx context.Context, cfg config.Config, o Options, releases []catalo
 	if err != nil {
 		return Result{Host: rep}, fmt.Errorf("pick: %w", err)
 	}
-	deb, debWhy := FindDebianSource(ctx, rep, o.Host)
+	archive, openWhy := o.Debian, ""
+	if archive == nil {
+		progress := o.Progress
+		if progress == nil {
+			progress = func(s string) { fmt.Fprintln(os.Stderr, s) }
+		}
+		tree, err := OpenDebian(ctx, cfg, rep, progress)
+		switch {
+		case err != nil:
+			openWhy = fmt.Sprintf("Debian's archive not read (%v)", err)
+		case tree != nil:
+			archive = tree
+		}
+	}
+	deb, debWhy := FindDebianSource(ctx, archive, cfg.CacheDir, rep, o.Host)
+	if openWhy != "" {
+		debWhy = openWhy
+	}
 	res, err := Decide(Inputs{
 		Releases: releases, Host: rep, Deps: cfg.Deps, Constraint: cfg.Constraint, Recipes: recipes,
 		Offline: offline, OfflineWhy: why, Mirror: cfg.Mirror, MirrorHits: hits, Debian: deb, DebianWhy: debWhy,
 	})
-	if err != nil {
-		return res, err
-	}
-	return res, nil
+	res.Archive = archive
+	return res, err
 }
 
 // decideOffline: QEMUPACK_OFFLINE=1 says so outright; otherwise one short
@@ -198,58 +219,4 @@ func checkMirrorFile(r catalog.Release, p string) MirrorFile {
 	}
 	mf.VerifiedBy = strings.Join(by, "+")
 	return mf
-}
-
-// FindDebianSource asks apt which qemu source packages the host can fetch
-// (`apt-cache showsrc qemu`), keeps the highest Debian version of each
-// upstream release, maps each to the upstream release, and learns the
-// release Debian's patches bring it to from the installed
-// qemu-system-x86_64 when that was built from the same source version.
-// The string says why there is none, on a Debian host.
-func FindDebianSource(ctx context.Context, rep host.Report, o host.Options) ([]DebianSource, string) {
-	if rep.Family != host.Debian {
-		return nil, ""
-	}
-	o = o.WithDefaults()
-	aptCache, err := o.LookPath("apt-cache")
-	if err != nil {
-		return nil, "no apt-cache on PATH to ask for Debian's qemu source"
-	}
-	out, err := o.Exec(ctx, nil, aptCache, "showsrc", "qemu")
-	versions := ParseShowsrc(out, "qemu")
-	if err != nil || len(versions) == 0 {
-		return nil, "no Debian source package for qemu (deb-src not enabled: see scripts/setup-debian.sh, then apt-get update)"
-	}
-	installedLevel, installedDeb := "", ""
-	if q, err := o.LookPath("qemu-system-x86_64"); err == nil {
-		if out, err := o.Exec(ctx, nil, q, "--version"); err == nil {
-			installedLevel, installedDeb = ParseQEMUVersion(out)
-		}
-	}
-	var out2 []DebianSource
-	seen := map[string]bool{}
-	for _, v := range versions { // highest first
-		up, err := UpstreamOfDebian(v)
-		if err != nil || seen[up] {
-			continue
-		}
-		seen[up] = true
-		d := DebianSource{Package: "qemu", Version: v, Upstream: up}
-		if installedDeb == v && sameSeries(installedLevel, up) {
-			d.Level = installedLevel
-			d.LevelFrom = "the installed qemu-system-x86_64, built from this source version, says " + installedLevel
-		} else {
-			d.LevelFrom = "the stable level Debian's patches reach is known once the source is unpacked"
-		}
-		out2 = append(out2, d)
-	}
-	if len(out2) == 0 {
-		return nil, fmt.Sprintf("Debian's qemu source versions (%s) name no upstream release", strings.Join(versions, ", "))
-	}
-	return out2, ""
-}
-
-func sameSeries(a, b string) bool {
-	pa, pb := strings.SplitN(a, ".", 3), strings.SplitN(b, ".", 3)
-	return len(pa) >= 2 && len(pb) >= 2 && pa[0] == pb[0] && pa[1] == pb[1]
 }

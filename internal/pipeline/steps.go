@@ -63,7 +63,10 @@ func sources(ctx context.Context, r *Run) error {
 		Offline:   r.Config.Offline,
 		PatchRoot: filepath.Join(r.Config.Root, "patches", "qemu"),
 		NoDebian:  p.Source != pick.SourceDebian,
-		Progress:  r.Line,
+		// The archive pick read, and the Debian version it chose.
+		Debian:       p.DebianTree(),
+		DebianSource: p.DebianChosen(),
+		Progress:     r.Line,
 	})
 	if err != nil {
 		return err
@@ -100,6 +103,9 @@ func buildDeps(ctx context.Context, r *Run) error {
 	o.HostMin = r.Pick.HostMin() // a host library where pick found it enough
 	o.Want = r.Want
 	o.Cache = r.Cache
+	if t := r.Pick.DebianTree(); t != nil {
+		o.Fetcher.Debian = t.DownloadSourceFile // recipes' debian_package tarballs
+	}
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return err

@@ -2,8 +2,9 @@
 // the upstream tarball (verified by its pinned sha256 and/or QEMU's
 // OpenPGP signature, from a mirror folder or download.qemu.org, and
 // checked to be the release it is named after), or, when that cannot be
-// had, the host's Debian source package (the dfsg repack plus Debian's
-// patch series, which carries the upstream stable releases). Our own
+// had, a Debian source package from a suite of Debian's archive (the
+// repack plus Debian's patch series, which for 7.2 carries the upstream
+// stable releases). Our own
 // patches/qemu/<version>/*.patch go on top in name order. Before the tree
 // is handed on, the catalog's parser re-reads it and it must require what
 // the catalog entry says (catalog.CheckTree). The tree is cached under
@@ -26,6 +27,7 @@ import (
 	"strings"
 
 	"qemupack/internal/catalog"
+	"qemupack/internal/debian"
 	"qemupack/internal/run"
 	"qemupack/internal/source"
 	"qemupack/internal/stepcache"
@@ -52,8 +54,15 @@ type Request struct {
 	PatchRoot string
 	// NoDebian turns the Debian source package path off.
 	NoDebian bool
-	// DebianPackage is the source package to ask apt for (default "qemu").
+	// DebianPackage is the source package to ask for (default "qemu").
 	DebianPackage string
+	// Debian is Debian's archive (the private apt tree pick read);
+	// DebianSource the version pick chose from it. Without DebianSource,
+	// the highest served version of any suite that repacks the release's
+	// X.Y is taken; without Debian, only files already in the cache or
+	// the mirror folder can be used.
+	Debian       *debian.Tree
+	DebianSource *debian.SourcePkg
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
 	// Cache is the step cache trees are entries of (default: one at CacheDir).
@@ -69,6 +78,10 @@ type Tree struct {
 	Patches   []string `json:"patches"` // our patches applied, in order
 	Key       string   `json:"key"`     // hash of every input
 	Requested string   `json:"requested"`
+	// Debian is the Debian source package a FlavorDebian tree was made
+	// from: version, suite, and its files (the .dsc's URL and sha256 are
+	// what a bill of materials names).
+	Debian *debian.SourcePkg `json:"debian,omitempty"`
 
 	// Entry is the step cache entry holding the tree, held until released
 	// (the pipeline releases it when its run ends).
@@ -142,7 +155,7 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: %s", req.Release.Version, tried[0])
 	}
 	if !req.NoDebian {
-		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)
+		req.say("qemu %s: trying Debian's source package", req.Release.Version)
 		t, err := prepareDebian(ctx, req)
 		if err == nil {
 			return checked(req, t)

@@ -1,13 +1,13 @@
 // Package source gets source tarballs and turns them into patched trees:
 // Fetch finds a tarball (the cache, a mirror folder, the upstream URL, or
-// the host's Debian source package) and verifies it, by its pinned sha256,
+// a Debian source package from the archive's suites) and verifies it, by its pinned sha256,
 // by its detached OpenPGP signature from a pinned key (openpgp.go), or by
 // both; Extract unpacks it refusing entries that would land outside the
 // target folder, and ApplyPatches applies patches in name order.
 //
 // Typical use:
 //
-//	f := source.Fetcher{CacheDir: filepath.Join(cache, "sources"), Mirror: cfg.Mirror, Offline: cfg.Offline}
+//	f := source.Fetcher{CacheDir: filepath.Join(cache, "sources"), Mirror: cfg.Mirror, Offline: cfg.Offline, Debian: tree.DownloadSourceFile}
 //	tgz, err := f.Fetch(ctx, source.Tarball{Name: "qemu", File: "...", SHA256: "...", URL: "...", DebianPackage: "qemu"})
 //	tree, err := source.Extract(tgz, filepath.Join(work, "src"))
 //	err = source.ApplyPatches(ctx, tree, source.PatchFiles(patchDir), logFile)
@@ -21,14 +21,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"qemupack/internal/atomicfile"
 	"qemupack/internal/checksum"
-	"qemupack/internal/run"
 )
 
 // Tarball names one file to fetch and what verifies it: a pinned sha256,
@@ -56,15 +54,23 @@ type Fetcher struct {
 	// Mirror is a folder of tarballs looked up by File and DebianFile (QEMUPACK_MIRROR).
 	Mirror string
 	// Offline forbids downloads from URLs (Debian source packages are
-	// still tried: they come from the host's configured archive).
+	// still tried: they come from Debian's archive through apt).
 	Offline bool
-	// NoDebian turns the apt-get path off.
+	// Debian fetches Debian source packages (debian.Tree's
+	// DownloadSourceFile): nil, or NoDebian, turns that path off.
+	Debian   DebianFunc
 	NoDebian bool
 	// Client is used for URLs (default: 30 s to connect, 20 min in all).
 	Client *http.Client
 	// Progress, when set, receives one line per step taken.
 	Progress func(string)
 }
+
+// DebianFunc downloads into dir the version of Debian source package pkg
+// whose files include one with the given sha256, and returns the name and
+// sha256 (as the archive's signed index gives them) of every file of it
+// that came.
+type DebianFunc func(ctx context.Context, pkg, sha256, dir string) (map[string]string, error)
 
 // ErrChecksum is wrapped by the error Verify returns on a sum mismatch.
 var ErrChecksum = errors.New("sha256 mismatch")
@@ -131,7 +137,7 @@ func (f *Fetcher) Fetch(ctx context.Context, t Tarball) (string, error) {
 
 // Get returns a verified copy of t. It tries, in order: the cache, the
 // mirror folder, the URL (unless Offline), and the Debian source package
-// (apt-get source --download-only). Every candidate is verified (its
+// (the Debian field: the private apt tree). Every candidate is verified (its
 // pinned sha256, its signature) before it is returned; a candidate that
 // fails is reported and never used, and nothing unverified is left in the
 // cache.
@@ -172,9 +178,6 @@ func (f *Fetcher) Get(ctx context.Context, t Tarball) (Fetched, error) {
 	if f.Mirror != "" {
 		dirs = append(dirs, f.Mirror)
 	}
-	if f.CacheDir != "" {
-		dirs = append(dirs, filepath.Join(f.CacheDir, "debian"))
-	}
 	for _, d := range dirs {
 		for _, n := range names {
 			p := filepath.Join(d, n)
@@ -211,8 +214,8 @@ func (f *Fetcher) Get(ctx context.Context, t Tarball) (Fetched, error) {
 		tried = append(tried, "url: skipped (offline)")
 	}
 	if t.DebianPackage != "" && !f.NoDebian && t.SHA256 != "" {
-		f.say("%s: apt-get source --download-only %s", t.Name, t.DebianPackage)
-		p, err := f.fromDebian(ctx, t, names)
+		f.say("%s: from Debian's source package %s", t.Name, t.DebianPackage)
+		p, err := f.fromDebian(ctx, t)
 		if err == nil {
 			return Fetched{Path: p, SHA256: t.SHA256}, nil
 		}
@@ -504,15 +507,13 @@ func (f *Fetcher) download(ctx context.Context, t Tarball, kr *Keyring) (Fetched
 	return r, nil
 }
 
-// fromDebian runs apt-get source --download-only in a fresh folder and
-// takes the wanted file from what it downloaded. apt-get exits non-zero
-// when any one file of the package is missing from the archive (404 for a
-// .dsc or debian diff happens); that is fine as long as our file came.
-// Everything else it downloaded is kept under <cache>/debian for later
-// lookups (always verified before use).
-func (f *Fetcher) fromDebian(ctx context.Context, t Tarball, names []string) (string, error) {
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return "", fmt.Errorf("apt-get not found (only Debian and Ubuntu hosts have this path)")
+// fromDebian has the Debian archive download the version of the source
+// package that holds the file (by its sha256), checks the file, and keeps
+// every other file of that version in the cache by its sum too (the
+// QEMU source path asks for the .dsc, orig and debian tarballs in turn).
+func (f *Fetcher) fromDebian(ctx context.Context, t Tarball) (string, error) {
+	if f.Debian == nil {
+		return "", fmt.Errorf("no Debian archive to ask (the private apt tree was not opened)")
 	}
 	base := f.CacheDir
 	if base == "" {
@@ -521,50 +522,41 @@ func (f *Fetcher) fromDebian(ctx context.Context, t Tarball, names []string) (st
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.MkdirTemp(base, ".apt-*")
+	tmp, err := os.MkdirTemp(base, ".debian-*")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	runErr := run.Run(ctx, run.Cmd{
-		Args: []string{"apt-get", "source", "--download-only", t.DebianPackage},
-		Dir:  tmp,
-		Env:  run.Environ("LC_ALL=C"),
-	})
-	var found string
-	for _, n := range names {
-		if _, err := os.Stat(filepath.Join(tmp, n)); err == nil {
-			found = filepath.Join(tmp, n)
-			break
+	files, err := f.Debian(ctx, t.DebianPackage, strings.ToLower(t.SHA256), tmp)
+	if err != nil {
+		return "", err
+	}
+	found := ""
+	for name, sum := range files {
+		if strings.EqualFold(sum, t.SHA256) {
+			found = name
 		}
 	}
 	if found == "" {
-		if runErr != nil {
-			return "", fmt.Errorf("apt-get source %s did not give %s: %w", t.DebianPackage, strings.Join(names, " or "), runErr)
-		}
-		ls, _ := os.ReadDir(tmp)
-		var got []string
-		for _, e := range ls {
-			got = append(got, e.Name())
-		}
-		return "", fmt.Errorf("apt-get source %s gave %s, not %s (the archive carries another version)", t.DebianPackage, strings.Join(got, ", "), strings.Join(names, " or "))
+		return "", fmt.Errorf("Debian's source package %s came without the file with sha256 %s", t.DebianPackage, t.SHA256)
 	}
-	if err := Verify(found, t.SHA256); err != nil {
+	p := filepath.Join(tmp, found)
+	if err := Verify(p, t.SHA256); err != nil {
 		return "", err
 	}
-	// Keep the package's other files (e.g. the Debian patches) for later.
 	if f.CacheDir != "" {
-		keepDir := filepath.Join(f.CacheDir, "debian")
-		if err := os.MkdirAll(keepDir, 0o755); err == nil {
-			ls, _ := os.ReadDir(tmp)
-			for _, e := range ls {
-				p := filepath.Join(tmp, e.Name())
-				if p == found || !e.Type().IsRegular() {
-					continue
-				}
-				os.Rename(p, filepath.Join(keepDir, e.Name()))
+		for name, sum := range files {
+			if name == found || len(sum) != 64 {
+				continue
+			}
+			other := Tarball{Name: t.Name, File: name, SHA256: sum}
+			if _, err := os.Stat(f.CachedPath(other)); err == nil {
+				continue
+			}
+			if Verify(filepath.Join(tmp, name), sum) == nil {
+				f.keep(filepath.Join(tmp, name), other, true)
 			}
 		}
 	}
-	return f.keep(found, t, true)
+	return f.keep(p, Tarball{Name: t.Name, File: t.File, SHA256: t.SHA256}, true)
 }

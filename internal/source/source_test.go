@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -336,6 +338,53 @@ func TestApplyPatchesInOrderAndNamesFailingHunk(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("a failing patch changed the tree (its first hunk was applied)")
 	}
+}
+
+// A tarball named by a recipe's debian_package comes from the Debian
+// archive (here a stand-in for debian.Tree.DownloadSourceFile): it is
+// checked against the pinned sum, and the version's other files are kept
+// in the cache by their sums.
+func TestFetchFromDebian(t *testing.T) {
+	dir := t.TempDir()
+	orig, dsc := []byte("orig tarball"), []byte("Source: p\n")
+	origSum, dscSum := sum256(orig), sum256(dsc)
+	asked := ""
+	archive := func(ctx context.Context, pkg, sha, into string) (map[string]string, error) {
+		asked = pkg + " " + sha
+		os.WriteFile(filepath.Join(into, "p_1.0.orig.tar.gz"), orig, 0o644)
+		os.WriteFile(filepath.Join(into, "p_1.0-1.dsc"), dsc, 0o644)
+		return map[string]string{"p_1.0.orig.tar.gz": origSum, "p_1.0-1.dsc": dscSum}, nil
+	}
+	f := Fetcher{CacheDir: filepath.Join(dir, "cache"), Offline: true, Debian: archive}
+	p, err := f.Fetch(context.Background(), Tarball{Name: "p", File: "p-1.0.tar.gz", SHA256: origSum, DebianPackage: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "p "+origSum || filepath.Base(p) != "p-1.0.tar.gz" {
+		t.Errorf("asked %q, got %s", asked, p)
+	}
+	if _, err := os.Stat(f.CachedPath(Tarball{File: "p_1.0-1.dsc", SHA256: dscSum})); err != nil {
+		t.Errorf("the .dsc was not kept: %v", err)
+	}
+	// Files that do not match what the archive's index says are refused.
+	bad := func(ctx context.Context, pkg, sha, into string) (map[string]string, error) {
+		os.WriteFile(filepath.Join(into, "q.tar.gz"), []byte("something else"), 0o644)
+		return map[string]string{"q.tar.gz": sha}, nil
+	}
+	f = Fetcher{CacheDir: filepath.Join(dir, "cache2"), Offline: true, Debian: bad}
+	if _, err := f.Fetch(context.Background(), Tarball{Name: "q", File: "q.tar.gz", SHA256: strings.Repeat("1", 64), DebianPackage: "q"}); err == nil || !strings.Contains(err.Error(), "debian: sha256 mismatch") {
+		t.Errorf("a wrong file from the archive: %v", err)
+	}
+	// No archive given: the reason is said.
+	f = Fetcher{CacheDir: filepath.Join(dir, "cache3"), Offline: true}
+	if _, err := f.Fetch(context.Background(), Tarball{Name: "q", File: "q.tar.gz", SHA256: strings.Repeat("1", 64), DebianPackage: "q"}); err == nil || !strings.Contains(err.Error(), "no Debian archive") {
+		t.Errorf("no archive: %v", err)
+	}
+}
+
+func sum256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 // A zip (what the smoke unpacks) goes through the same extractor, and
