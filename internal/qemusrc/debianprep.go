@@ -219,8 +219,10 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 			return Tree{}, fmt.Errorf("debian source %s: the patched VERSION says %s, the series said %s", pkg, got, version)
 		}
 		chosen := dp.src
+		dsc, _ := chosen.Find(debian.ReDsc)
 		return Tree{
 			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours), Debian: &chosen,
+			SourceURL: dsc.URL, SourceSHA256: dsc.SHA256,
 			Origin: fmt.Sprintf("Debian source package %s %s: the repack of QEMU %s plus Debian's %d patches (bringing it to %s)",
 				pkg, where, base, len(entries), version),
 		}, nil

@@ -41,7 +41,7 @@ const (
 
 // prepVersion changes whenever the way trees are made changes, so old
 // cached trees are not reused by a newer qemupack.
-const prepVersion = "qemusrc-1"
+const prepVersion = "qemusrc-2"
 
 // Request says which release to prepare and where things may come from.
 type Request struct {
@@ -82,6 +82,10 @@ type Tree struct {
 	// from: version, suite, and its files (the .dsc's URL and sha256 are
 	// what a bill of materials names).
 	Debian *debian.SourcePkg `json:"debian,omitempty"`
+	// SourceURL and SourceSHA256 name what the tree was made from, for a
+	// bill of materials: the upstream tarball, or a Debian tree's .dsc.
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 
 	// Entry is the step cache entry holding the tree, held until released
 	// (the pipeline releases it when its run ends).
@@ -476,7 +480,7 @@ func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, e
 		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
 			return Tree{}, err
 		}
-		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin}, nil
+		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin, SourceURL: tb.URL, SourceSHA256: sum}, nil
 	})
 	if isWrongRelease(err) && strings.HasPrefix(got.Path, f.CacheDir+string(filepath.Separator)) {
 		os.Remove(got.Path)
