@@ -193,7 +193,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: applying %d Debian patches", version, len(entries))
 		for _, e := range entries {
 			p := filepath.Join(debDir, "patches", e.Name)
-			if err := applyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
+			if err := source.ApplyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
 				return Tree{}, err
 			}
 		}
