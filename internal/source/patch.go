@@ -40,10 +40,10 @@ func PatchFiles(dir string) ([]string, error) {
 type PatchError struct {
 	Patch  string // path of the patch file
 	Origin string // whose patch: "" (ours) or "debian" (a Debian series')
-	File  string // file in the tree the failing hunk is for ("" if unknown)
-	Hunk  int    // 1-based number of the failing hunk within File (0 if unknown)
-	Head  string // the hunk's "@@ ... @@" line, when found
-	Out   string // what patch printed
+	File   string // file in the tree the failing hunk is for ("" if unknown)
+	Hunk   int    // 1-based number of the failing hunk within File (0 if unknown)
+	Head   string // the hunk's "@@ ... @@" line, when found
+	Out    string // what patch printed
 }
 
 func (e *PatchError) Error() string {
