@@ -35,6 +35,7 @@ const demoH = "int demo(void);\n"
 const demoMakefile = "" +
 	"libdemo-1.dll: demo.c demo.h\n\t$(CROSS)gcc -O2 -shared -o $@ demo.c -Wl,--out-implib,libdemo.dll.a -Wl,--no-insert-timestamp\n" +
 	"install: libdemo-1.dll\n\tmkdir -p $(DEST)/bin $(DEST)/lib $(DEST)/include\n\tcp libdemo-1.dll $(DEST)/bin/\n\tcp libdemo.dll.a $(DEST)/lib/\n\tcp demo.h $(DEST)/include/\n"
+
 // qemuC is the "QEMU" program of a version.
 func qemuC(version string) string {
 	return "#include <stdio.h>\n#include <demo.h>\nint main(void) { printf(\"QEMU emulator version " + version + " %d\\n\", demo()); return 0; }\n"
