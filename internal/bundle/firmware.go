@@ -110,3 +110,36 @@ func firmwareNotes(given map[string]*Firmware) []string {
 	}
 	return out
 }
+
+// firmwarePackages are the Debian binary packages (architecture all) that
+// hold what firmware[target] lists beyond what QEMU's own build makes
+// (keymaps always; the x86 option ROMs when xbuild makes them from the
+// tree, as it does for Debian's repacks). qemu-system-data is not among
+// them: it carries option ROMs and keymaps built from one QEMU release
+// (sid's is 11.1.3 while its source is 10.2.2), so it is wanted only for
+// a tree whose build makes neither, and then in that tree's own version.
+var firmwarePackages = map[string][]string{
+	"x86_64-softmmu": {"seabios", "ipxe-qemu"},
+	"i386-softmmu":   {"seabios", "ipxe-qemu"},
+}
+
+// FirmwarePackagesFor lists the Debian packages the pipeline fetches (from
+// the QEMU source's own suite) for the targets; a target without an entry
+// is an error, not an archive that cannot boot.
+func FirmwarePackagesFor(targets []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		pkgs, ok := firmwarePackages[t]
+		if !ok {
+			return nil, fmt.Errorf("bundle: no firmware packages known for target %s: add them to internal/bundle/firmware.go", t)
+		}
+		for _, p := range pkgs {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}

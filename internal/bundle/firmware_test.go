@@ -161,3 +161,13 @@ func TestPackagedFirmwareMustStayInItsPackage(t *testing.T) {
 		t.Error("a folder without the package's copyright was accepted")
 	}
 }
+
+func TestFirmwarePackagesFor(t *testing.T) {
+	got, err := FirmwarePackagesFor([]string{"x86_64-softmmu", "i386-softmmu"})
+	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu" {
+		t.Errorf("x86: %q, %v", got, err)
+	}
+	if _, err := FirmwarePackagesFor([]string{"x86_64-softmmu", "riscv64-softmmu"}); err == nil || !strings.Contains(err.Error(), "riscv64-softmmu") {
+		t.Errorf("an unknown target: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package xbuild
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-version"
+
+	"qemupack/internal/run"
 )
 
 // QEMU 8.1 and later configure through a Python virtual environment
@@ -340,4 +343,59 @@ func VenvProblems(f PythonFacts, choices []PythonChoice) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// MissingPython lists what the tree's [meson] group needs that neither
+// its own python/wheels nor the given python has in an accepted version
+// (nil for a tree that does not configure through a venv): the packages
+// the pipeline fetches from Debian's archive (DebianPython names them) and
+// passes on as Options.PythonPackages.
+func MissingPython(ctx context.Context, srcDir, python string) ([]PythonDep, error) {
+	if !UsesVenv(srcDir) {
+		return nil, nil
+	}
+	toml, err := os.ReadFile(filepath.Join(srcDir, "pythondeps.toml"))
+	if err != nil {
+		return nil, fmt.Errorf("python packages: %w", err)
+	}
+	deps, err := ParsePythonDeps(string(toml), "meson")
+	if err != nil {
+		return nil, err
+	}
+	choices, err := ChoosePythonDeps(deps, Wheels(srcDir), nil)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{python, "-c", pythonQuery}
+	for _, c := range choices {
+		args = append(args, c.Dep.Name)
+	}
+	out, err := run.Output(ctx, run.Cmd{Args: args})
+	if err != nil {
+		return nil, fmt.Errorf("ask %s which python packages it has: %w", python, err)
+	}
+	facts := ParsePythonFacts(out)
+	var missing []PythonDep
+	for _, c := range choices {
+		if !c.Host {
+			continue
+		}
+		ok, err := c.Dep.Accepts(facts.Dists[normName(c.Dep.Name)])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, c.Dep)
+		}
+	}
+	return missing, nil
+}
+
+// DebianPython is the Debian binary package that carries a python
+// distribution: meson is "meson", the rest follow Debian's python3-<name>.
+func DebianPython(name string) string {
+	if n := normName(name); n != "meson" {
+		return "python3-" + n
+	}
+	return "meson"
 }

@@ -233,3 +233,35 @@ func TestPreparePythonNamesAMissingMeson(t *testing.T) {
 		t.Errorf("with the package: %v", err)
 	}
 }
+
+// TestMissingPython names what the pipeline has to fetch: nothing for a
+// tree with its wheels or without a venv, meson for Debian's +ds tree on a
+// python whose meson is older than 1.5.
+func TestMissingPython(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	ctx := context.Background()
+	up := venvTree(t, "qemu-10.2.2-pythondeps.toml")
+	os.MkdirAll(filepath.Join(up.Dir, "python", "wheels"), 0o755)
+	for _, w := range []string{"meson-1.9.0-py3-none-any.whl", "pycotap-1.3.1-py3-none-any.whl"} {
+		os.WriteFile(filepath.Join(up.Dir, "python", "wheels", w), nil, 0o644)
+	}
+	if m, err := MissingPython(ctx, up.Dir, "/usr/bin/python3"); err != nil || len(m) != 0 {
+		t.Errorf("upstream tree with its wheels: %v, %v", m, err)
+	}
+	if m, err := MissingPython(ctx, t.TempDir(), "/usr/bin/python3"); err != nil || m != nil {
+		t.Errorf("a tree without a venv: %v, %v", m, err)
+	}
+	out, _ := exec.Command("/usr/bin/python3", "-c", "import importlib.metadata as m; print(m.version('meson'))").Output()
+	if ok, _ := (PythonDep{"meson", ">=1.5.0"}).Accepts(strings.TrimSpace(string(out))); ok {
+		t.Skipf("this python has meson %s", out)
+	}
+	m, err := MissingPython(ctx, venvTree(t, "qemu-10.2.2+ds-1-pythondeps.toml").Dir, "/usr/bin/python3")
+	if err != nil || len(m) != 1 || m[0].String() != "meson>=1.5.0" || DebianPython(m[0].Name) != "meson" {
+		t.Errorf("+ds tree: %v, %v", m, err)
+	}
+	if DebianPython("pycotap") != "python3-pycotap" {
+		t.Error("Debian's python3-<name> packages")
+	}
+}
