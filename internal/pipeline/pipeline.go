@@ -72,20 +72,22 @@ type Run struct {
 	PickErr   error // kept when a target shows the pick's table even though nothing fits
 	Source    qemusrc.Tree
 	Firmware  []string // folders the firmware the stage lacks comes from
-	// FirmwarePackages, when set, are where that firmware comes from
-	// instead: Debian binary packages of the QEMU source's own suite
-	// (seabios, ipxe-qemu, ...), unpacked in the cache (bundle.FirmwareFromDeb).
+	Deps      *deps.Stack
+	Build     xbuild.Result
+	Bundle    *bundle.Result
+	Smoke     *smoke.Report
+	Outputs   release.Outputs
+	Done      []string // steps finished, in the order they finished
+
+	// FirmwarePackages, when set, replace Firmware (the host's folders):
+	// Debian binary packages of the QEMU source's own suite (seabios,
+	// ipxe-qemu; bundle.FirmwarePackagesFor), unpacked in the cache
+	// (bundle.FirmwareFromDeb).
 	FirmwarePackages []bundle.Firmware
 	// PythonPackages are what the build's configure needs beyond the host
-	// (meson from the matching suite's Debian package for a +ds tree of
-	// QEMU 8.1+), unpacked in the cache (see xbuild.PythonPackage).
+	// and the tree's wheels (xbuild.MissingPython: meson for a +ds tree of
+	// QEMU 8.1+), Debian binary packages unpacked in the cache.
 	PythonPackages []xbuild.PythonPackage
-	Deps           *deps.Stack
-	Build          xbuild.Result
-	Bundle         *bundle.Result
-	Smoke          *smoke.Report
-	Outputs        release.Outputs
-	Done           []string // steps finished, in the order they finished
 }
 
 // New makes the context for one run with the settings cfg, printing

@@ -122,19 +122,19 @@ func buildDeps(ctx context.Context, r *Run) error {
 func build(ctx context.Context, r *Run) error {
 	c := r.Config
 	o := xbuild.Options{
-		Tree:           r.Source,
-		CacheDir:       c.CacheDir,
-		Cache:          r.Cache,
-		CrossPrefix:    c.CrossPrefix,
-		Targets:        c.Targets,
-		DepsPrefixes:   []string{r.Deps.Dir},
-		Sysroots:       r.Host.ExistingSysroots(),
-		Jobs:           c.Jobs,
-		Python:         c.Python,
-		PythonPackages: r.PythonPackages,
-		Host:           xbuild.HostLinux,
-		Out:            lineWriter{r},
+		Tree:         r.Source,
+		CacheDir:     c.CacheDir,
+		Cache:        r.Cache,
+		CrossPrefix:  c.CrossPrefix,
+		Targets:      c.Targets,
+		DepsPrefixes: []string{r.Deps.Dir},
+		Sysroots:     r.Host.ExistingSysroots(),
+		Jobs:         c.Jobs,
+		Python:       c.Python,
+		Host:         xbuild.HostLinux,
+		Out:          lineWriter{r},
 	}
+	o.PythonPackages = r.PythonPackages
 	if l := r.Host.Layout; l != nil {
 		// Under Cygwin or MSYS2: configure runs through the shell, with the
 		// host model's one path conversion.
