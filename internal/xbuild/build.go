@@ -36,20 +36,21 @@ type Options struct {
 	Sysroots []string
 	Jobs     int
 	Python   string // PYTHON as given; "" or "python3" means the one that runs meson
-	// PythonPackages are pure-python packages (unpacked Debian binary
-	// packages) for configure's venv where the tree asks for more than the
-	// host has: meson >= 1.5 for QEMU 10 from a +ds tree (see pydeps.go).
-	// The pipeline fills it; a tree that needs nothing from it ignores it.
-	PythonPackages []PythonPackage
-	Host           HostKind
-	Bash           string              // Cygwin: bash.exe
-	ToPosix        func(string) string // Cygwin: cygpath -u
+	Host     HostKind
+	Bash     string              // Cygwin: bash.exe
+	ToPosix  func(string) string // Cygwin: cygpath -u
 	// FromPosix converts a Cygwin path to a native one (cygpath -w).
 	FromPosix func(string) string
 	Out       io.Writer // progress for the user (nil: quiet)
 	// Cache is the step cache the staged build is an entry of (default:
 	// one at CacheDir).
 	Cache *stepcache.Cache
+
+	// PythonPackages are pure-python packages (unpacked Debian binary
+	// packages) for configure's venv where the tree asks for more than the
+	// host has: meson >= 1.5 for QEMU 10 from a +ds tree (see pydeps.go).
+	// The pipeline fills it; a tree that needs nothing from it ignores it.
+	PythonPackages []PythonPackage
 }
 
 // Result is the staged build, for the bundle step.
