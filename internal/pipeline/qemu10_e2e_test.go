@@ -73,8 +73,11 @@ func TestDebianQEMU10EndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Where the archive serves the .dsc (Debian's pool layout), for the
+	// bill of materials, as the apt tree would give it.
+	pool := "https://deb.debian.org/debian/pool/main/" + d.Source[:1] + "/" + d.Source + "/"
 	sp := debian.SourcePkg{Package: d.Source, Version: d.Version, Suite: suite,
-		Files: append([]debian.File{{Name: filepath.Base(dsc), SHA256: dscSum}}, d.Files...)}
+		Files: append([]debian.File{{Name: filepath.Base(dsc), SHA256: dscSum, URL: pool + filepath.Base(dsc)}}, d.Files...)}
 	tree, err := qemusrc.Prepare(ctx, qemusrc.Request{
 		Release: catalog.Release{Version: release}, CacheDir: cfg.CacheDir, Mirror: filepath.Dir(dsc), Offline: true,
 		PatchRoot: filepath.Join(cfg.Root, "patches", "qemu"), DebianSource: &sp, Cache: r.Cache, Progress: r.Line,
