@@ -1,7 +1,9 @@
 package bundle
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,8 +61,9 @@ func FirmwareFromDeb(root, pkg, version, suite, deb string) ([]Firmware, error) 
 }
 
 // findFirmware finds name in the packages' folders in order. A file that
-// is a link must resolve inside its own unpacked package: an absolute link
-// would otherwise pick up whatever the host has at that path.
+// is a link must resolve inside its own unpacked package (an absolute link
+// would otherwise pick up whatever the host has at that path); one that
+// resolves to nothing there is passed over.
 func findFirmware(fws []Firmware, name string) (string, *Firmware, error) {
 	for i := range fws {
 		f := &fws[i]
@@ -69,8 +72,13 @@ func findFirmware(fws []Firmware, name string) (string, *Firmware, error) {
 			continue
 		}
 		real, err := filepath.EvalSymlinks(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A link to a file of another package (qemu-system-data links
+			// into seabios'): that package, later in the list, has it.
+			continue
+		}
 		if err != nil {
-			return "", nil, fmt.Errorf("bundle: firmware %s in %s: %w (a broken link?)", name, f.Dir, err)
+			return "", nil, fmt.Errorf("bundle: firmware %s in %s: %w", name, f.Dir, err)
 		}
 		root := f.root
 		if root == "" {

@@ -157,6 +157,15 @@ func TestPackagedFirmwareMustStayInItsPackage(t *testing.T) {
 	if _, _, err := findFirmware(fw, "bios-256k.bin"); err == nil || !strings.Contains(err.Error(), "outside package seabios") {
 		t.Errorf("a link out of the package: %v", err)
 	}
+	// A link into another package (qemu-system-data's into seabios') is
+	// passed over for the next package that has the file.
+	data := makeDeb(t, "qemu-system-data", "1.0-test", map[string]string{"usr/share/qemu/bios.bin": "->../seabios/bios.bin"})
+	bios := makeDeb(t, "seabios", "1.0-test", map[string]string{"usr/share/seabios/bios.bin": "seabios"})
+	fd, _ := FirmwareFromDeb(data, "qemu-system-data", "1.0-test", "sid", "")
+	fb, _ := FirmwareFromDeb(bios, "seabios", "1.0-test", "sid", "")
+	if p, f, err := findFirmware(append(fd, fb...), "bios.bin"); err != nil || f == nil || f.Package != "seabios" || !strings.HasPrefix(p, bios) {
+		t.Errorf("bios.bin from %v (%s): %v", f, p, err)
+	}
 	if _, err := FirmwareFromDeb(t.TempDir(), "seabios", "1", "sid", ""); err == nil {
 		t.Error("a folder without the package's copyright was accepted")
 	}
