@@ -59,7 +59,7 @@ type Recipe struct {
 	// version (e.g. "glib-2.0": "2.74.6", "gthread-2.0": "2.74.6").
 	Provides map[string]string `json:"provides"`
 	Sources  []Source          `json:"sources"`
-	Build    string            `json:"build"` // meson, autotools, make, cmake
+	Build    string            `json:"build"` // meson, autotools, cmake, make, cc
 	Options  []string          `json:"options,omitempty"`
 	Deps     []string          `json:"deps,omitempty"`
 	// LinkTest is a tiny C program compiled and linked against the
@@ -78,6 +78,12 @@ type Recipe struct {
 	// PkgConfig, when set, is written as lib/pkgconfig/<module>.pc.
 	PkgConfig *PkgConfig `json:"pkg_config,omitempty"`
 	CC        *CC        `json:"cc,omitempty"`
+	// LicenseFiles are licence texts of the source tree (paths relative
+	// to its top folder) that the build copies into
+	// share/licenses/<name>/, for trees whose licence files the bundle's
+	// finder would miss by name (libssh's BSD, capstone's
+	// LICENSE_LLVM.TXT). When set, the bundle uses exactly these.
+	LicenseFiles []string `json:"license_files,omitempty"`
 	// HostMin is the lowest version of a host copy (QEMUPACK_DEPS=auto)
 	// that is used instead of building; default Version.
 	HostMin string `json:"host_min,omitempty"`
@@ -88,7 +94,7 @@ type Recipe struct {
 }
 
 // BuildSystems are the values "build" may take.
-var BuildSystems = []string{"meson", "autotools", "make", "cc"}
+var BuildSystems = []string{"meson", "autotools", "cmake", "make", "cc"}
 
 // Load reads one recipe file and checks its fields.
 func Load(path string) (Recipe, error) {
@@ -134,7 +140,7 @@ func (r Recipe) Validate() error {
 		return fmt.Errorf("missing field(s): %s", strings.Join(missing, ", "))
 	}
 	switch r.Build {
-	case "meson", "autotools", "make":
+	case "meson", "autotools", "cmake", "make":
 	case "cc":
 		if r.CC == nil || len(r.CC.Sources) == 0 || r.CC.Lib == "" {
 			return fmt.Errorf("build \"cc\" needs a cc block with sources and lib")
@@ -145,6 +151,11 @@ func (r Recipe) Validate() error {
 	for _, d := range r.Deps {
 		if d == r.Name {
 			return fmt.Errorf("depends on itself")
+		}
+	}
+	for _, f := range r.LicenseFiles {
+		if f == "" || strings.HasPrefix(f, "/") || strings.Contains(f, `\`) || strings.Contains("/"+f+"/", "/../") {
+			return fmt.Errorf("license_files: %q is not a relative path inside the source tree", f)
 		}
 	}
 	if r.PkgConfig != nil && (r.PkgConfig.Module == "" || r.PkgConfig.Libs == "") {
