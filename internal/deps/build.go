@@ -165,6 +165,9 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	case "autotools":
 		stage = stagePath(destDir, InstallPrefix)
 		err = b.autotools(ctx, j, step, env, tree, buildDir, destDir)
+	case "cmake":
+		stage = stagePath(destDir, InstallPrefix)
+		err = b.cmake(ctx, j, step, env, tree, buildDir, destDir)
 	case "make":
 		stage = filepath.Join(work, "stage")
 		err = b.makeBuild(ctx, j, step, env, tree, stage)
@@ -179,6 +182,9 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	}
 	if fi, err := os.Stat(stage); err != nil || !fi.IsDir() {
 		return &StepError{Lib: j.label(), Step: "install", Err: fmt.Errorf("nothing was installed under %s", stage)}
+	}
+	if err := installLicenses(root, stage, j.r); err != nil {
+		return &StepError{Lib: j.label(), Step: "install", Err: err}
 	}
 	if err := rewritePC(stage, j.prefix); err != nil {
 		return &StepError{Lib: j.label(), Step: "install", Err: err}
@@ -361,7 +367,7 @@ func (b *builder) autotools(ctx context.Context, j *job, step stepFunc, env []st
 	cflags := append([]string{"-O2"}, b.reproCflags(j, filepath.Dir(buildDir))...)
 	env = run.Merge(env, "CPPFLAGS="+strings.Join(cpp, " "), "CFLAGS="+strings.Join(cflags, " "), "LDFLAGS="+strings.Join(ld, " "))
 	args := []string{filepath.Join(tree, "configure"), "--host=" + b.tc.Triplet, "--prefix=" + InstallPrefix}
-	args = append(args, j.r.Options...)
+	args = append(args, expandOptions(j, j.r.Options)...)
 	if err := step("configure", func(log string) error {
 		return run.Run(ctx, run.Cmd{Args: args, Dir: buildDir, Env: env, Log: log})
 	}); err != nil {
