@@ -60,7 +60,7 @@ func TestCMakeArgs(t *testing.T) {
 		"-ffile-prefix-map=/c/deps=" + InstallPrefix,
 		"-I/../c/deps/zlib-1.2.13-aa/include",
 		"-DCMAKE_SHARED_LINKER_FLAGS=-Wl,--no-insert-timestamp -L/../c/deps/zlib-1.2.13-aa/lib\n",
-		"-DWITH_GCRYPT=ON\n-DGCRYPT_ROOT_DIR=/usr/x86_64-w64-mingw32\n-DX={dep:nosuch}\n-DBUILD_SHARED_LIBS=OFF",
+		"-DWITH_GCRYPT=ON\n-DGCRYPT_ROOT_DIR=/../usr/x86_64-w64-mingw32\n-DX={dep:nosuch}\n-DBUILD_SHARED_LIBS=OFF",
 	} {
 		if !strings.Contains(line+"\n", want) {
 			t.Errorf("cmake line lacks %q:\n%s", want, line)
@@ -209,5 +209,31 @@ func TestCMakeBuildReal(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(st.Dir, "bin", "libcdemo-1.dll")); err != nil {
 		t.Errorf("the joined stack lacks the DLL: %v", err)
+	}
+}
+
+// A .pc file CMake wrote with full paths is made relative to its prefix=
+// line, so pkg-config --define-prefix (the link test, before the prefix
+// moves into place) can move it; the prefix line itself names the real
+// prefix.
+func TestRewritePCRelativeToPrefix(t *testing.T) {
+	stage := t.TempDir()
+	dir := filepath.Join(stage, "lib", "pkgconfig")
+	os.MkdirAll(dir, 0o755)
+	cmakeStyle := "prefix=/qemupack-deps\nexec_prefix=${prefix}\nlibdir=/qemupack-deps/lib\nincludedir=/qemupack-deps/include\n\nName: libssh\nVersion: 0.10.6\nLibs: -L${libdir} -lssh\nCflags: -I${includedir}\n"
+	noPrefix := "libdir=/qemupack-deps/lib\nName: odd\nVersion: 1\nLibs: -L${libdir} -lodd\n"
+	os.WriteFile(filepath.Join(dir, "libssh.pc"), []byte(cmakeStyle), 0o644)
+	os.WriteFile(filepath.Join(dir, "odd.pc"), []byte(noPrefix), 0o644)
+	if err := rewritePC(stage, "/cache/deps/libssh-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "libssh.pc"))
+	want := "prefix=/../cache/deps/libssh-1\nexec_prefix=${prefix}\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n\nName: libssh\nVersion: 0.10.6\nLibs: -L${libdir} -lssh\nCflags: -I${includedir}\n"
+	if string(got) != want {
+		t.Errorf("libssh.pc:\n%s\nwant:\n%s", got, want)
+	}
+	got, _ = os.ReadFile(filepath.Join(dir, "odd.pc"))
+	if string(got) != strings.ReplaceAll(noPrefix, "/qemupack-deps", "/../cache/deps/libssh-1") {
+		t.Errorf("odd.pc:\n%s", got)
 	}
 }
