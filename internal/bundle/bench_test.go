@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"qemupack/internal/stepcache"
+
 	"context"
 	stdpe "debug/pe"
 	"fmt"
@@ -12,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"qemupack/internal/config"
 	"qemupack/internal/pe"
 )
 
@@ -67,32 +68,14 @@ func median(f func() error, n int) (time.Duration, error) {
 
 // BenchmarkBundle prints, from one run: the DLL closure time of our reader
 // against one objdump -p per file (same resulting set asserted), the
-// archive size, and a no-op rerun's time against the full bundle. It runs
-// on the tiny mingw graph, or on a real QEMU build when
-// QEMUPACK_BENCH_BUILD names its result.json (e.g.
-// /work/cache/build/7.2.22-<key>/result.json).
+// archive size, and a no-op rerun's time against the full bundle, on the
+// tiny mingw graph (the bench target measures a real QEMU build).
 func BenchmarkBundle(b *testing.B) {
-	var in Input
 	what := "tiny mingw graph"
-	if rec := os.Getenv("QEMUPACK_BENCH_BUILD"); rec != "" {
-		br, err := ReadBuild(rec)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg, err := config.FromEnv(b.TempDir(), os.Getenv)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if in, err = InputFromBuild(context.Background(), cfg, br); err != nil {
-			b.Fatal(err)
-		}
-		what = "QEMU " + in.Version
-	} else {
-		w := newWorld(b)
-		in = w.input(b, "")
-	}
+	w := newWorld(b)
+	in := w.input(b, "")
 	in.DistDir = b.TempDir()
-	in.StampDir = b.TempDir()
+	in.Cache = &stepcache.Cache{Root: b.TempDir()}
 	roots, err := Roots(in.Stage)
 	if err != nil {
 		b.Fatal(err)

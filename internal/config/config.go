@@ -1,15 +1,20 @@
-// Package config reads the settings every qemupack step shares from the
-// environment, checks them, and gives them defaults. It is the one place
-// that knows the names of the environment variables a user can set.
+// Package config reads every setting qemupack has from the environment,
+// checks them, and gives them defaults. It is the one place that knows the
+// names of the environment variables a user can set: Settings lists them
+// all (the README's settings table and the targets' "Reads" lines are
+// checked against it), and FromEnv reports every bad value at once.
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-version"
 )
@@ -26,20 +31,26 @@ const (
 	DepsRecipes DepsMode = "recipes"
 )
 
-// Config holds every setting a step may read. Build it with FromEnv.
+// Config holds every setting. Build it with FromEnv or FromOS.
 type Config struct {
 	Root        string   // the checkout: recipes/, patches/ live here
-	CacheDir    string   // QEMUPACK_CACHE, default <root>/.cache
-	DistDir     string   // QEMUPACK_DIST, default <root>/dist
+	CacheDir    string   // QEMUPACK_CACHE, default <root>/.cache (always absolute)
+	DistDir     string   // QEMUPACK_DIST, default <root>/dist (always absolute)
+	CacheKeep   int      // QEMUPACK_CACHE_KEEP: entries kept per step and name
 	CrossPrefix string   // CROSS_PREFIX, default x86_64-w64-mingw32-
 	Python      string   // PYTHON, default python3
 	Jobs        int      // JOBS, default the number of cores
 	Offline     bool     // QEMUPACK_OFFLINE=1
-	Mirror      string   // QEMUPACK_MIRROR: a folder of source tarballs
+	Mirror      string   // QEMUPACK_MIRROR: a folder of source tarballs (absolute)
 	Deps        DepsMode // QEMUPACK_DEPS: auto, host or recipes
-	Sysroots    []string // QEMUPACK_SYSROOT: extra mingw sysroots, a path list
-	Targets     []string // QEMU_TARGETS, default x86_64-softmmu
+	Sysroots    []string // QEMUPACK_SYSROOT: extra mingw sysroots, a path list (absolute)
+	Targets     []string // QEMU_TARGETS, default x86_64-softmmu; "all" is kept as given
 	JSON        bool     // QEMUPACK_FORMAT=json
+	// Suites is QEMUPACK_SUITES: the Debian/Ubuntu suites the private apt
+	// tree reads beyond the host's own. nil (unset or "") means the
+	// default (newer stable releases, testing, unstable); an empty
+	// non-nil list ("none") means only the host's own suites.
+	Suites []string
 
 	// QEMUVersion is QEMU_VERSION as given ("" when unset); Constraint is it parsed.
 	QEMUVersion string
@@ -47,12 +58,56 @@ type Config struct {
 
 	// SourceDateEpoch is SOURCE_DATE_EPOCH (seconds), or -1 when unset.
 	SourceDateEpoch int64
+
+	CatalogSrc string // QEMUPACK_CATALOG_SRC: release trees or tarballs for catalog:refresh
+	TestMirror string // QEMUPACK_TEST_MIRROR: the tests' source tarballs
+
+	Tag          string // QEMUPACK_TAG: a CI tag naming a release (v9.2.4)
+	MatrixSeries int    // QEMUPACK_MATRIX_SERIES, default 2
+
+	Repro Repro
+	Sign  Sign
+	VM    VM
 }
 
-// Env names, for messages and docs.
+// Repro are reprocheck's settings.
+type Repro struct {
+	Target    string // QEMUPACK_REPRO_TARGET, default bundle
+	Second    string // QEMUPACK_REPRO_SECOND: folder for the second copy (absolute)
+	ShareDeps bool   // QEMUPACK_REPRO_SHARE_DEPS=1
+}
+
+// Sign are the code-signing settings (all empty: unsigned).
+type Sign struct {
+	Cert, Key, PFX, Password, TimestampURL string
+}
+
+// VM are the guest runner's settings.
+type VM struct {
+	Name        string        // QEMUPACK_VM_NAME, default "default"
+	Image       string        // QEMUPACK_VM_IMAGE
+	Kernel      string        // QEMUPACK_VM_KERNEL
+	Initrd      string        // QEMUPACK_VM_INITRD
+	Append      string        // QEMUPACK_VM_APPEND
+	QEMU        string        // QEMUPACK_VM_QEMU
+	QEMUImg     string        // QEMUPACK_VM_QEMU_IMG
+	Accel       string        // QEMUPACK_VM_ACCEL: auto, kvm, tcg, whpx, hvf
+	CPUs        int           // QEMUPACK_VM_CPUS (0: the runner's default)
+	MemMiB      int           // QEMUPACK_VM_MEM (0: the runner's default)
+	Seed        string        // QEMUPACK_VM_SEED: http or iso
+	Restrict    bool          // QEMUPACK_VM_RESTRICT=1
+	PubKey      string        // QEMUPACK_VM_PUBKEY
+	Makestep    string        // QEMUPACK_VM_MAKESTEP
+	Timeout     time.Duration // QEMUPACK_VM_TIMEOUT (0: the runner's default)
+	Cmd         string        // QEMUPACK_VM_CMD
+	DownTimeout time.Duration // QEMUPACK_VM_DOWN_TIMEOUT, default 60s
+}
+
+// Env names, for messages.
 const (
 	EnvCache       = "QEMUPACK_CACHE"
 	EnvDist        = "QEMUPACK_DIST"
+	EnvCacheKeep   = "QEMUPACK_CACHE_KEEP"
 	EnvCrossPrefix = "CROSS_PREFIX"
 	EnvPython      = "PYTHON"
 	EnvJobs        = "JOBS"
@@ -64,6 +119,9 @@ const (
 	EnvFormat      = "QEMUPACK_FORMAT"
 	EnvVersion     = "QEMU_VERSION"
 	EnvEpoch       = "SOURCE_DATE_EPOCH"
+	EnvTestMirror  = "QEMUPACK_TEST_MIRROR"
+	EnvSuites      = "QEMUPACK_SUITES"
+	EnvVMPubKey    = "QEMUPACK_VM_PUBKEY"
 )
 
 // FromEnv builds a Config for the checkout at root from getenv (os.Getenv
@@ -73,70 +131,13 @@ func FromEnv(root string, getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("config: checkout folder %q: %w", root, err)
 	}
-	c := Config{
-		Root:            abs,
-		CacheDir:        orDefault(getenv(EnvCache), filepath.Join(abs, ".cache")),
-		DistDir:         orDefault(getenv(EnvDist), filepath.Join(abs, "dist")),
-		CrossPrefix:     orDefault(getenv(EnvCrossPrefix), "x86_64-w64-mingw32-"),
-		Python:          orDefault(getenv(EnvPython), "python3"),
-		Jobs:            runtime.NumCPU(),
-		Mirror:          getenv(EnvMirror),
-		Deps:            DepsMode(orDefault(getenv(EnvDeps), string(DepsAuto))),
-		Targets:         splitList(orDefault(getenv(EnvTargets), "x86_64-softmmu"), ","),
-		QEMUVersion:     strings.TrimSpace(getenv(EnvVersion)),
-		SourceDateEpoch: -1,
+	c := Config{Root: abs}
+	p := &parser{root: abs, getenv: getenv}
+	for _, s := range Settings {
+		s.parse(p, &c)
 	}
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-
-	if v := getenv(EnvJobs); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			bad("%s=%q is not a positive whole number (try JOBS=%d)", EnvJobs, v, runtime.NumCPU())
-		} else {
-			c.Jobs = n
-		}
-	}
-	switch v := strings.ToLower(getenv(EnvOffline)); v {
-	case "", "0", "false", "no":
-	case "1", "true", "yes":
-		c.Offline = true
-	default:
-		bad("%s=%q: use 1 to work offline or 0 to allow downloads", EnvOffline, v)
-	}
-	switch c.Deps {
-	case DepsAuto, DepsHost, DepsRecipes:
-	default:
-		bad("%s=%q: use auto (host libraries where new enough, recipes for the rest), host or recipes", EnvDeps, c.Deps)
-	}
-	switch f := strings.ToLower(getenv(EnvFormat)); f {
-	case "", "text":
-	case "json":
-		c.JSON = true
-	default:
-		bad("%s=%q: use text or json", EnvFormat, f)
-	}
-	for _, dir := range splitList(getenv(EnvSysroot), string(os.PathListSeparator)) {
-		c.Sysroots = append(c.Sysroots, dir)
-	}
-	if c.QEMUVersion != "" {
-		cons, err := version.NewConstraint(c.QEMUVersion)
-		if err != nil {
-			bad("%s=%q is not a version constraint (examples: '>= 6.0, < 7', '~> 7.2', '6.0.1'): %v", EnvVersion, c.QEMUVersion, err)
-		} else {
-			c.Constraint = cons
-		}
-	}
-	if v := getenv(EnvEpoch); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			bad("%s=%q is not a count of seconds since 1970", EnvEpoch, v)
-		} else {
-			c.SourceDateEpoch = n
-		}
-	}
-	if len(problems) > 0 {
-		return c, fmt.Errorf("settings from the environment:\n  %s", strings.Join(problems, "\n  "))
+	if len(p.problems) > 0 {
+		return c, fmt.Errorf("settings from the environment:\n  %s", strings.Join(p.problems, "\n  "))
 	}
 	return c, nil
 }
@@ -150,11 +151,104 @@ func FromOS() (Config, error) {
 	return FromEnv(wd, os.Getenv)
 }
 
-func orDefault(v, def string) string {
-	if strings.TrimSpace(v) == "" {
+// parser is what each setting's parse function uses.
+type parser struct {
+	root     string
+	getenv   func(string) string
+	problems []string
+}
+
+func (p *parser) bad(format string, args ...any) {
+	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+}
+
+// get returns the variable's value, trimmed.
+func (p *parser) get(name string) string { return strings.TrimSpace(p.getenv(name)) }
+
+// or returns the variable's value or def when it is unset or blank.
+func (p *parser) or(name, def string) string {
+	if v := p.get(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// flag reads a 1/0 switch.
+func (p *parser) flag(name, meaning string) bool {
+	switch v := strings.ToLower(p.get(name)); v {
+	case "", "0", "false", "no":
+		return false
+	case "1", "true", "yes":
+		return true
+	default:
+		p.bad("%s=%q: use 1 (%s) or 0", name, v, meaning)
+		return false
+	}
+}
+
+// count reads a whole number in [min, max]; def when unset.
+func (p *parser) count(name string, min, max, def int) int {
+	v := p.get(name)
+	if v == "" {
 		return def
 	}
-	return strings.TrimSpace(v)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		p.bad("%s=%q: give a whole number from %d to %d", name, v, min, max)
+		return def
+	}
+	return n
+}
+
+// oneOf reads a word from a list ("" allowed and returned as def).
+func (p *parser) oneOf(name, def string, words []string, meaning string) string {
+	v := strings.ToLower(p.get(name))
+	if v == "" {
+		return def
+	}
+	for _, w := range words {
+		if v == w {
+			return v
+		}
+	}
+	p.bad("%s=%q: use %s (%s)", name, v, strings.Join(words, ", "), meaning)
+	return def
+}
+
+func (p *parser) duration(name string) time.Duration {
+	v := p.get(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.bad("%s=%q: give a duration such as 90s or 15m", name, v)
+		return 0
+	}
+	return d
+}
+
+// path makes a folder setting absolute (relative to the checkout) and
+// checks what it names. mustExist: the folder must be there; otherwise it
+// must be a folder or absent (it is made later), never a file.
+func (p *parser) path(name, v string, mustExist bool) string {
+	if v == "" {
+		return ""
+	}
+	if !filepath.IsAbs(v) {
+		v = filepath.Join(p.root, v)
+	}
+	v = filepath.Clean(v)
+	fi, err := os.Stat(v)
+	switch {
+	case err == nil && !fi.IsDir():
+		p.bad("%s=%q is a file, not a folder", name, v)
+	case errors.Is(err, fs.ErrNotExist) && mustExist:
+		p.bad("%s=%q does not exist (name an existing folder)", name, v)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		p.bad("%s=%q: %v", name, v, err)
+	}
+	return v
 }
 
 func splitList(s, sep string) []string {
@@ -166,3 +260,6 @@ func splitList(s, sep string) []string {
 	}
 	return out
 }
+
+// defaultJobs is the compile job count when JOBS is unset.
+func defaultJobs() int { return runtime.NumCPU() }

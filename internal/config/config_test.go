@@ -42,3 +42,16 @@ func TestBadValuesAllReported(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryBadVMSettingAtOnce(t *testing.T) {
+	bad := map[string]string{"QEMUPACK_VM_CPUS": "two", "QEMUPACK_VM_MEM": "10", "QEMUPACK_VM_RESTRICT": "maybe", "QEMUPACK_VM_SEED": "floppy", "QEMUPACK_VM_ACCEL": "xen", "QEMUPACK_VM_TIMEOUT": "soon", "QEMUPACK_VM_DOWN_TIMEOUT": "-1s"}
+	_, err := FromEnv(t.TempDir(), env(bad))
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for k := range bad {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("error does not name %s: %v", k, err)
+		}
+	}
+}

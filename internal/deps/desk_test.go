@@ -2,7 +2,6 @@ package deps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"qemupack/internal/config"
+	"qemupack/internal/qversion"
 	"qemupack/internal/recipe"
 	"qemupack/internal/run"
 	"qemupack/internal/source"
@@ -35,7 +35,7 @@ func TestDeskModulesHaveRecipes(t *testing.T) {
 				t.Errorf("feature %s: no recipe provides %s", f.Option, m)
 				continue
 			}
-			if !atLeast(v, f.Min) {
+			if !qversion.AtLeast(v, f.Min) {
 				t.Errorf("feature %s: recipes build %s %s, QEMU wants %s or newer", f.Option, m, v, f.Min)
 			}
 		}
@@ -142,7 +142,7 @@ func TestDeskStackReal(t *testing.T) {
 			}
 			out, err := run.Output(ctx, run.Cmd{Args: []string{"pkg-config", "--modversion", m}, Env: env})
 			v := strings.TrimSpace(out)
-			if err != nil || !atLeast(v, f.Min) {
+			if err != nil || !qversion.AtLeast(v, f.Min) {
 				t.Errorf("feature %s: pkg-config %s gives %q (%v); QEMU wants %s or newer", f.Option, m, v, err, f.Min)
 				continue
 			}
@@ -220,9 +220,8 @@ func TestDeskStackReal(t *testing.T) {
 }
 
 func manifestSeconds(prefix string) float64 {
-	var m Manifest
-	data, err := os.ReadFile(filepath.Join(prefix, ManifestName))
-	if err != nil || json.Unmarshal(data, &m) != nil {
+	m, err := ReadManifest(prefix)
+	if err != nil {
 		return 0
 	}
 	return m.Seconds

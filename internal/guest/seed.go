@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"qemupack/internal/config"
 )
 
 // SeedConfig is what goes into a NoCloud seed.
@@ -179,7 +181,7 @@ func CheckPublicKey(data []byte) (string, error) {
 }
 
 // KeyEnv is the variable that names the public key file to inject.
-const KeyEnv = "QEMUPACK_VM_PUBKEY"
+const KeyEnv = config.EnvVMPubKey
 
 // FindPublicKey returns the path and content of the SSH public key to put
 // in the guest: the file named by explicit when not empty, else the first

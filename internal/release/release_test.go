@@ -145,7 +145,7 @@ func TestWorkflowMageTargetsExist(t *testing.T) {
 		}
 		for name, line := range used {
 			named++
-			if !targets[name] {
+			if _, ok := targets[name]; !ok {
 				var have []string
 				for k := range targets {
 					have = append(have, k)
@@ -172,8 +172,10 @@ type Catalog mg.Namespace
 
 var Aliases = map[string]interface{}{"b": Bundle}
 
+// Bundle makes the archive.
 func Bundle() error { return nil }
 func helper() {}
+// Refresh rewrites the catalog.
 func (Catalog) Refresh() error { return nil }
 `), 0o644)
 	os.WriteFile(filepath.Join(dir, "magefile_x.go"), []byte("package main\n\nfunc NotATarget() {}\n"), 0o644)
@@ -188,6 +190,9 @@ func (Catalog) Refresh() error { return nil }
 	sort.Strings(names)
 	if strings.Join(names, " ") != "b bundle catalog:refresh" {
 		t.Errorf("targets: %v", names)
+	}
+	if got["bundle"] != "Bundle makes the archive.\n" || got["catalog:refresh"] != "Refresh rewrites the catalog.\n" {
+		t.Errorf("docs: %q", got)
 	}
 	wf := filepath.Join(dir, "w.yml")
 	os.WriteFile(wf, []byte("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: |\n          m=$(go run mage.go -v matrix)\n          mage catalog:refresh bundle && echo done\n"), 0o644)
@@ -390,12 +395,12 @@ func TestToolVersionStaysInItsCheckout(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	if v := toolVersion(context.Background(), outer); v == "unknown" {
+	if v := ToolVersion(context.Background(), outer); v == "unknown" {
 		t.Errorf("the clone itself has no version")
 	}
 	inner := filepath.Join(outer, ".cache", "repro", "a", "qemupack")
 	os.MkdirAll(inner, 0o755)
-	if v := toolVersion(context.Background(), inner); v != "unknown" {
+	if v := ToolVersion(context.Background(), inner); v != "unknown" {
 		t.Errorf("a copy inside the clone took its version %q", v)
 	}
 }

@@ -54,8 +54,9 @@ func Lint(files []string, shellcheck string) (string, error) {
 
 // MageTargets returns the names `mage` accepts in the checkout at root
 // (lower case, namespaced ones as "ns:target", aliases included), read
-// from the magefile*.go sources with the mage build tag.
-func MageTargets(root string) (map[string]bool, error) {
+// from the magefile*.go sources with the mage build tag, each with its doc
+// comment ("" for an alias).
+func MageTargets(root string) (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(root, "magefile*.go"))
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func MageTargets(root string) (map[string]bool, error) {
 		return nil, fmt.Errorf("no magefile*.go in %s", root)
 	}
 	fset := token.NewFileSet()
-	targets := map[string]bool{}
+	targets := map[string]string{}
 	namespaces := map[string]bool{}
 	var methods []*ast.FuncDecl
 	for _, f := range files {
@@ -82,7 +83,7 @@ func MageTargets(root string) (map[string]bool, error) {
 					continue
 				}
 				if d.Recv == nil {
-					targets[strings.ToLower(d.Name.Name)] = true
+					targets[strings.ToLower(d.Name.Name)] = d.Doc.Text()
 				} else {
 					methods = append(methods, d)
 				}
@@ -102,7 +103,7 @@ func MageTargets(root string) (map[string]bool, error) {
 								for _, e := range cl.Elts {
 									if kv, ok := e.(*ast.KeyValueExpr); ok {
 										if lit, ok := kv.Key.(*ast.BasicLit); ok {
-											targets[strings.ToLower(strings.Trim(lit.Value, "\"`"))] = true
+											targets[strings.ToLower(strings.Trim(lit.Value, "\"`"))] = ""
 										}
 									}
 								}
@@ -119,7 +120,7 @@ func MageTargets(root string) (map[string]bool, error) {
 			recv = st.X
 		}
 		if id, ok := recv.(*ast.Ident); ok && namespaces[id.Name] {
-			targets[strings.ToLower(id.Name+":"+m.Name.Name)] = true
+			targets[strings.ToLower(id.Name+":"+m.Name.Name)] = m.Doc.Text()
 		}
 	}
 	return targets, nil

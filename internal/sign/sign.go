@@ -22,10 +22,11 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"qemupack/internal/config"
 	"qemupack/internal/run"
 )
 
-// Environment variables that configure signing.
+// The settings that configure signing (read by internal/config), for messages.
 const (
 	EnvCert      = "QEMUPACK_SIGN_CERT"          // PEM certificate (chain) file
 	EnvKey       = "QEMUPACK_SIGN_KEY"           // PEM private key file (may be encrypted)
@@ -47,17 +48,10 @@ type Signer struct {
 	Tool string
 }
 
-// FromEnv returns the Signer the environment describes, nil when signing is
-// not asked for (none of the certificate variables set), or an error naming
-// the variable that is wrong.
-func FromEnv(getenv func(string) string) (*Signer, error) {
-	s := &Signer{
-		Cert:         strings.TrimSpace(getenv(EnvCert)),
-		Key:          strings.TrimSpace(getenv(EnvKey)),
-		PFX:          strings.TrimSpace(getenv(EnvPFX)),
-		Password:     getenv(EnvPassword),
-		TimestampURL: strings.TrimSpace(getenv(EnvTimestamp)),
-	}
+// FromSettings returns the Signer the signing settings describe, nil when
+// signing is not asked for, or an error naming the setting that is wrong.
+func FromSettings(c config.Sign) (*Signer, error) {
+	s := &Signer{Cert: c.Cert, Key: c.Key, PFX: c.PFX, Password: c.Password, TimestampURL: c.TimestampURL}
 	switch {
 	case s.Cert == "" && s.Key == "" && s.PFX == "":
 		if s.Password != "" || s.TimestampURL != "" {

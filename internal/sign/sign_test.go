@@ -10,13 +10,21 @@ import (
 	"strings"
 	"testing"
 
+	"qemupack/internal/config"
 	"qemupack/internal/testbin"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// env reads the signing settings the way the user gives them.
+func env(m map[string]string) config.Sign {
+	c, err := config.FromEnv(os.TempDir(), func(k string) string { return m[k] })
+	if err != nil {
+		panic(err)
+	}
+	return c.Sign
+}
 
-func TestFromEnv(t *testing.T) {
-	s, err := FromEnv(env(nil))
+func TestFromSettings(t *testing.T) {
+	s, err := FromSettings(env(nil))
 	if s != nil || err != nil {
 		t.Fatalf("no variables: want signing off, got %v, %v", s, err)
 	}
@@ -27,11 +35,11 @@ func TestFromEnv(t *testing.T) {
 		{EnvPassword: "secret"},                     // password alone
 		{EnvPFX: "a.pfx", EnvTimestamp: "ftp://x/"}, // not http
 	} {
-		if s, err := FromEnv(env(bad)); err == nil {
+		if s, err := FromSettings(env(bad)); err == nil {
 			t.Errorf("%v: accepted (%+v)", bad, s)
 		}
 	}
-	s, err = FromEnv(env(map[string]string{EnvPFX: "a.pfx", EnvPassword: "pw", EnvTimestamp: "http://ts.example/"}))
+	s, err = FromSettings(env(map[string]string{EnvPFX: "a.pfx", EnvPassword: "pw", EnvTimestamp: "http://ts.example/"}))
 	if err != nil || s.PFX != "a.pfx" || s.Password != "pw" || s.TimestampURL != "http://ts.example/" {
 		t.Fatalf("got %+v, %v", s, err)
 	}

@@ -1,0 +1,338 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"qemupack/internal/bundle"
+	"qemupack/internal/config"
+	"qemupack/internal/debian"
+	"qemupack/internal/deps"
+	"qemupack/internal/host"
+	"qemupack/internal/pick"
+	"qemupack/internal/qemusrc"
+	"qemupack/internal/release"
+	"qemupack/internal/sbom"
+	"qemupack/internal/sign"
+	"qemupack/internal/smoke"
+	"qemupack/internal/xbuild"
+)
+
+func probe(ctx context.Context, r *Run) error {
+	rep, err := host.Probe(ctx, r.Config, host.Options{})
+	if err != nil {
+		return err
+	}
+	r.Host = rep
+	return nil
+}
+
+func setup(ctx context.Context, r *Run) error {
+	installed, err := host.Setup(ctx, r.Host)
+	if err != nil {
+		return fmt.Errorf("the toolchain is not complete: %w", err)
+	}
+	if len(installed) == 0 {
+		return nil
+	}
+	r.Installed = installed
+	r.Say("setup: installed %s", strings.Join(installed, " "))
+	return probe(ctx, r)
+}
+
+func pickRelease(ctx context.Context, r *Run) error {
+	res, err := pick.FromReport(ctx, r.Config, pick.Options{}, r.Host)
+	r.Pick, r.PickErr = res, err
+	return err
+}
+
+func sources(ctx context.Context, r *Run) error {
+	p := r.Pick
+	r.Say("sources: qemu %s from %s", p.Picked.Version, p.Source)
+	tree, err := qemusrc.Prepare(ctx, qemusrc.Request{
+		Release:   p.Picked,
+		CacheDir:  r.Config.CacheDir,
+		Mirror:    r.Config.Mirror,
+		Offline:   r.Config.Offline,
+		PatchRoot: filepath.Join(r.Config.Root, "patches", "qemu"),
+		NoDebian:  p.Source != pick.SourceDebian,
+		// The archive pick read, and the Debian version it chose.
+		Debian:       p.DebianTree(),
+		DebianSource: p.DebianChosen(),
+		Progress:     r.Line,
+	})
+	if err != nil {
+		return err
+	}
+	r.Source = tree
+	r.hold(tree.Entry)
+	r.Firmware = firmwareDirs(tree)
+	r.Say("sources: qemu %s ready (%s)", tree.Version, tree.Origin)
+	return nil
+}
+
+// firmwareDirs are where the firmware a Debian tree lacks (its repack
+// ships none) comes from: the host's seabios, ipxe-qemu and
+// qemu-system-data, looked up afresh on every run. An upstream tree's
+// build installs its own.
+func firmwareDirs(tree qemusrc.Tree) []string {
+	if tree.Flavor != qemusrc.FlavorDebian {
+		return nil
+	}
+	var out []string
+	for _, d := range []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func buildDeps(ctx context.Context, r *Run) error {
+	o, err := deps.OptionsFor(r.Config, r.Host, lineWriter{r})
+	if err != nil {
+		return err
+	}
+	o.HostMin = r.Pick.HostMin() // a host library where pick found it enough
+	o.Want = r.Want
+	o.Cache = r.Cache
+	if t := r.Pick.DebianTree(); t != nil {
+		o.Fetcher.Debian = t.DownloadSourceFile // recipes' debian_package tarballs
+	}
+	st, err := deps.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	r.Deps = st
+	for _, e := range st.Entries {
+		r.hold(e)
+	}
+	r.Say("deps: stack of %d libraries in %s (%d built, %d reused from the cache, %d from the host)",
+		len(st.Libs), st.Dir, st.Built, st.Cached, st.Host)
+	return nil
+}
+
+func build(ctx context.Context, r *Run) error {
+	c := r.Config
+	o := xbuild.Options{
+		Tree:         r.Source,
+		CacheDir:     c.CacheDir,
+		Cache:        r.Cache,
+		CrossPrefix:  c.CrossPrefix,
+		Targets:      c.Targets,
+		DepsPrefixes: []string{r.Deps.Dir},
+		Sysroots:     r.Host.ExistingSysroots(),
+		Jobs:         c.Jobs,
+		Python:       c.Python,
+		Host:         xbuild.HostLinux,
+		Out:          lineWriter{r},
+	}
+	if l := r.Host.Layout; l != nil {
+		// Under Cygwin or MSYS2: configure runs through the shell, with the
+		// host model's one path conversion.
+		o.Host, o.Bash, o.ToPosix, o.FromPosix = xbuild.HostCygwin, r.Host.Bash(), l.ToPosix, l.ToWindows
+	}
+	res, err := xbuild.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	r.Build = res
+	r.hold(res.Entry)
+	return nil
+}
+
+// bundleInput is what the bundle step makes the archive from: the staged
+// build, the host's one DLL search order (our library stack first), the
+// firmware folders.
+func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
+	c, b := r.Config, r.Build
+	search := r.Host.DLLSearch([]string{r.Deps.Dir})
+	keys := make([]string, 0, len(b.LicenseFiles))
+	for k := range b.LicenseFiles {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	lic := map[string][]string{}
+	for _, k := range keys {
+		lic["QEMU"] = append(lic["QEMU"], b.LicenseFiles[k])
+	}
+	var notes []string
+	if len(b.Patches) > 0 {
+		notes = append(notes, "Patches applied on top: "+strings.Join(b.Patches, ", "))
+	}
+	if len(b.ConfigureArgs) > 0 {
+		notes = append(notes, "configure "+hideCache(strings.Join(b.ConfigureArgs, " "), c.CacheDir))
+	}
+	return bundle.Input{
+		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
+		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
+		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
+		Cache: r.Cache, Log: r.Line,
+	}, nil
+}
+
+// hideCache writes the cache folder in s as $QEMUPACK_CACHE: where the
+// build machine kept its cache is no part of the archive (two checkouts
+// must give the same bytes), while the layout under it still tells a
+// reader which source tree and deps stack were used.
+func hideCache(s, cache string) string {
+	if cache == "" {
+		return s
+	}
+	c := filepath.Clean(cache)
+	s = strings.ReplaceAll(s, c, "$"+config.EnvCache)
+	if slash := filepath.ToSlash(c); slash != c {
+		s = strings.ReplaceAll(s, slash, "$"+config.EnvCache)
+	}
+	return s
+}
+
+func bundleArchive(ctx context.Context, r *Run) error {
+	in, err := bundleInput(ctx, r)
+	if err != nil {
+		return err
+	}
+	res, err := bundle.Bundle(ctx, in)
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Entries {
+		r.hold(e)
+	}
+	r.Bundle = res
+	return nil
+}
+
+// SmokeAvailable says whether this host can run the smoke checks: Windows
+// itself, or wine on PATH.
+func SmokeAvailable() bool {
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	_, err := exec.LookPath("wine")
+	return err == nil
+}
+
+func smokeTest(ctx context.Context, r *Run) error {
+	if !SmokeAvailable() {
+		return errors.New("wine is not installed, so the archive cannot be tested: install the Debian package wine (run as root and qemupack installs it), or run on Windows")
+	}
+	rep, err := SmokeArchive(ctx, r.Config, r.Bundle.Archive.Path, r.Line)
+	if err != nil {
+		return err
+	}
+	r.Smoke = rep
+	return nil
+}
+
+// SmokeArchive runs the smoke checks on an archive (under wine on Linux).
+func SmokeArchive(ctx context.Context, c config.Config, archive string, log func(string)) (*smoke.Report, error) {
+	kernel, err := smoke.Kernel(ctx, filepath.Join(c.CacheDir, "kernel"), c.Offline, log)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}})
+	if err != nil {
+		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
+	}
+	return rep, nil
+}
+
+// ReleaseOptions say what the release step makes.
+type ReleaseOptions struct {
+	Zip bool // the zip too (release); false: the installer alone (installer)
+}
+
+func releaseFiles(ctx context.Context, r *Run) error {
+	c := r.Config
+	signer, err := sign.FromSettings(c.Sign)
+	if err != nil {
+		return err
+	}
+	in, err := bundleInput(ctx, r)
+	if err != nil {
+		return err
+	}
+	spec := r.Bundle.Spec
+	deb := &sbom.Debian{Sources: r.dscOf}
+	b := r.Build
+	qemu, err := release.QEMUComponent(release.QEMUSource{Version: b.Version, FullVersion: b.FullVersion(), Origin: b.SourceOrigin, Patches: b.Patches,
+		URL: r.Source.SourceURL, SHA256: r.Source.SourceSHA256, Debian: r.Source.Flavor == qemusrc.FlavorDebian}, c.Root)
+	if err != nil {
+		return err
+	}
+	var prefixes []string
+	for _, l := range r.Deps.Libs {
+		if l.From != deps.FromHost {
+			prefixes = append(prefixes, l.Prefix)
+		}
+	}
+	owners, err := sbom.DepsOwners(prefixes, filepath.Join(c.Root, "recipes", "deps"), filepath.Join(c.Root, "patches"))
+	if err != nil {
+		return err
+	}
+	var search, qemuFiles []string
+	for _, s := range in.Search {
+		search = append(search, s.Path)
+	}
+	search = append(search, in.FirmwareDirs...)
+	for _, f := range b.LicenseFiles {
+		qemuFiles = append(qemuFiles, f)
+	}
+	if signer != nil {
+		signer.Description = "QEMU " + b.FullVersion()
+		signer.URL = "https://www.qemu.org/"
+	}
+	out, err := release.Make(ctx, release.Inputs{
+		Spec: spec, Version: b.FullVersion(),
+		QEMU: qemu, QEMUDirs: []string{b.StageDir}, QEMUFiles: qemuFiles,
+		Owners: owners, SearchDirs: search, Host: deb.Owner,
+		Tool:   sbom.Component{Name: "qemupack", Version: release.ToolVersion(ctx, c.Root), Comment: "files qemupack writes itself (README.txt)"},
+		Signer: signer, Zip: r.Release.Zip, Installer: true,
+		DistDir: c.DistDir, Work: filepath.Join(c.CacheDir, "release"),
+		Log: r.Line,
+	})
+	if err != nil {
+		return err
+	}
+	r.Outputs = out
+	return nil
+}
+
+// lineWriter turns writes into whole progress lines of the run.
+type lineWriter struct{ r *Run }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.r.Line(l)
+	}
+	return len(p), nil
+}
+
+// dscOf finds a Debian source package's .dsc (URL and sha256) in the
+// private apt tree pick read: the SBOM's source of a host package's DLL.
+func (r *Run) dscOf(ctx context.Context, pkg, version string) (string, string) {
+	t := r.Pick.DebianTree()
+	if t == nil {
+		return "", ""
+	}
+	srcs, err := t.SourceVersions(ctx, pkg)
+	if err != nil {
+		return "", ""
+	}
+	for _, s := range srcs {
+		if s.Version == version {
+			if f, ok := s.Find(debian.ReDsc); ok {
+				return f.URL, f.SHA256
+			}
+		}
+	}
+	return "", ""
+}
