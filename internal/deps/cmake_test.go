@@ -41,8 +41,7 @@ func TestCMakeToolchainFile(t *testing.T) {
 // reproducibility flags as the other builds, dependency folders, and the
 // recipe's options last (with {dep:NAME} expanded), so they can override.
 func TestCMakeArgs(t *testing.T) {
-	cache := "/c/deps"
-	b := &builder{tc: testTC, cache: cache}
+	b := &builder{tc: testTC, cache: "/c"} // the cache root; prefixes under /c/deps
 	zlib := &Lib{Name: "zlib", Prefix: "/c/deps/zlib-1.2.13-aa", From: FromBuilt}
 	gcrypt := &Lib{Name: "libgcrypt", Prefix: "/usr/x86_64-w64-mingw32", From: FromHost}
 	j := &job{r: recipe.Recipe{Name: "libssh", Version: "0.10.6", Build: "cmake",
