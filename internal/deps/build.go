@@ -24,15 +24,19 @@ const ManifestName = ".qemupack-dep.json"
 
 // Manifest records what went into a prefix.
 type Manifest struct {
-	Name      string   `json:"name"`
-	Version   string   `json:"version"`
-	Key       string   `json:"key"`
-	Source    string   `json:"source"` // the tarball used
-	SHA256    string   `json:"sha256"`
-	Patches   []string `json:"patches,omitempty"`
-	Toolchain string   `json:"toolchain"`
-	Seconds   float64  `json:"seconds"`
-	BuiltAt   string   `json:"built_at"`
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Key     string   `json:"key"`
+	Source  string   `json:"source"` // the tarball used
+	SHA256  string   `json:"sha256"`
+	Patches []string `json:"patches,omitempty"`
+	// DebianPatches is the Debian packaging tarball whose series was
+	// applied first, DebianApplied the names applied from it.
+	DebianPatches string   `json:"debian_patches,omitempty"`
+	DebianApplied []string `json:"debian_applied,omitempty"`
+	Toolchain     string   `json:"toolchain"`
+	Seconds       float64  `json:"seconds"`
+	BuiltAt       string   `json:"built_at"`
 }
 
 // ReadManifest reads the manifest of the library prefix at dir (the one
@@ -138,6 +142,17 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 	}); err != nil {
 		return err
 	}
+	var debianApplied []string
+	if src.DebianPatches != nil {
+		if err := step("debian patches", func(log string) error {
+			var err error
+			debianApplied, err = b.applyDebianPatches(ctx, j, src, root, work, log)
+			return err
+		}); err != nil {
+			return err
+		}
+		j.say(fmt.Sprintf("debian patches: %d of %s applied", len(debianApplied), src.DebianPatches.File))
+	}
 	if len(j.patches) > 0 {
 		if err := step("patch", func(log string) error {
 			return source.ApplyPatches(ctx, root, j.patches, strings.TrimSuffix(log, ".log"))
@@ -203,7 +218,7 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 		pnames = append(pnames, filepath.Base(p))
 	}
 	m := Manifest{Name: j.r.Name, Version: j.r.Version, Key: j.key, Source: src.File, SHA256: src.SHA256,
-		Patches: pnames, Toolchain: b.tc.ID(), Seconds: time.Since(start).Seconds(), BuiltAt: time.Now().UTC().Format(time.RFC3339)}
+		Patches: pnames, DebianPatches: debianFile(src), DebianApplied: debianApplied, Toolchain: b.tc.ID(), Seconds: time.Since(start).Seconds(), BuiltAt: time.Now().UTC().Format(time.RFC3339)}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(stage, ManifestName), append(data, '\n'), 0o644); err != nil {
 		return err

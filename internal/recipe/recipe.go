@@ -30,6 +30,22 @@ type Source struct {
 	Subdir string `json:"subdir,omitempty"`
 	// Note says how the sum was checked or why this source exists.
 	Note string `json:"note,omitempty"`
+	// DebianPatches, when set, is the Debian packaging tarball that goes
+	// with this orig tarball: its debian/patches/series is applied after
+	// extracting and before our own patches (Debian's security fixes).
+	DebianPatches *DebianPatches `json:"debian_patches,omitempty"`
+}
+
+// DebianPatches is a Debian packaging tarball (<package>_<version>.debian.tar.xz)
+// whose patch series a build applies.
+type DebianPatches struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	URL    string `json:"url,omitempty"`
+	// Skip are series entries not applied: Debian's packaging changes
+	// (library names, build-system files a build without autoreconf must
+	// not touch); the recipe's notes say why.
+	Skip []string `json:"skip,omitempty"`
 }
 
 // PkgConfig describes a .pc file to write for a library that installs none.
@@ -167,6 +183,14 @@ func (r Recipe) Validate() error {
 		}
 		if strings.Trim(strings.ToLower(s.SHA256), "0123456789abcdef") != "" {
 			return fmt.Errorf("source %d: sha256 %q is not hexadecimal", i+1, s.SHA256)
+		}
+		if d := s.DebianPatches; d != nil {
+			if d.File == "" || strings.ContainsAny(d.File, `/\`) || len(d.SHA256) != 64 || strings.Trim(strings.ToLower(d.SHA256), "0123456789abcdef") != "" {
+				return fmt.Errorf("source %d: debian_patches needs a file name and a 64-digit sha256", i+1)
+			}
+			if d.URL == "" && s.DebianPackage == "" {
+				return fmt.Errorf("source %d: debian_patches needs a url (or the source's debian_package)", i+1)
+			}
 		}
 	}
 	return nil

@@ -51,6 +51,8 @@ func TestBadRecipes(t *testing.T) {
 		"cc without lib": {strings.Replace(good, `"meson"`, `"cc"`, 1), `build "cc" needs a cc block`},
 		"self dep":       {strings.Replace(good, `"build"`, `"deps": ["demo"], "build"`, 1), "depends on itself"},
 		"not json":       {"name = demo\n", "invalid character"},
+		"debian patches": {strings.Replace(good, `"sha256": "58f52bd8`, `"debian_patches": {"file": "demo_1.0-1.debian.tar.xz", "url": "https://example.invalid/d", "sha256": "58f52bd8c7d320d353551780dc1a6d0cd7e016fb3c3fb889dc0e7f45de511b1e", "skip": ["01-x.patch"]}, "sha256": "58f52bd8`, 1), ""},
+		"debian bad sum": {strings.Replace(good, `"sha256": "58f52bd8`, `"debian_patches": {"file": "demo_1.0-1.debian.tar.xz", "url": "https://example.invalid/d", "sha256": "abc"}, "sha256": "58f52bd8`, 1), "debian_patches needs"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
