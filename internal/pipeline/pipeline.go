@@ -71,7 +71,6 @@ type Run struct {
 	Pick      pick.Result
 	PickErr   error // kept when a target shows the pick's table even though nothing fits
 	Source    qemusrc.Tree
-	Firmware  []string // folders the firmware the stage lacks comes from
 	Deps      *deps.Stack
 	Build     xbuild.Result
 	Bundle    *bundle.Result
@@ -79,7 +78,7 @@ type Run struct {
 	Outputs   release.Outputs
 	Done      []string // steps finished, in the order they finished
 
-	// FirmwarePackages, when set, replace Firmware (the host's folders):
+	// FirmwarePackages are where the firmware the stage lacks comes from:
 	// Debian binary packages of the QEMU source's own suite (seabios,
 	// ipxe-qemu; bundle.FirmwarePackagesFor), unpacked in the cache
 	// (bundle.FirmwareFromDeb).
