@@ -68,6 +68,10 @@ func Name(version string) string { return "qemu-" + version + "-win64" }
 var firmware = map[string][]string{
 	"x86_64-softmmu": x86Firmware,
 	"i386-softmmu":   x86Firmware,
+	// -M virt: -kernel needs no firmware; the default NIC (virtio-net-pci)
+	// loads efi-virtio.rom. UEFI boots (-bios) need an edk2 build, which
+	// is not shipped yet.
+	"aarch64-softmmu": {"efi-virtio.rom"},
 }
 
 var x86Firmware = []string{

@@ -79,6 +79,9 @@ func sources(ctx context.Context, r *Run) error {
 	if r.Targets, err = xbuild.CheckTargets(tree.Dir, r.Config.Targets); err != nil {
 		return err
 	}
+	if err := bundle.CheckTargets(r.Targets); err != nil {
+		return fmt.Errorf("%s=%s: %w", config.EnvTargets, strings.Join(r.Config.Targets, ","), err)
+	}
 	// What the tree's build needs from Debian's archive besides the tree:
 	// python packages its configure asks for, firmware its repack lacks.
 	if r.PythonPackages, err = r.pythonPackages(ctx, tree, r.buildPython()); err != nil {
@@ -309,7 +312,8 @@ func SmokeArchive(ctx context.Context, c config.Config, archive string, log func
 	if err != nil {
 		return nil, err
 	}
-	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}})
+	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir},
+		AArch64Kernel: func(ctx context.Context) (string, error) { return aarch64Kernel(ctx, c, log) }})
 	if err != nil {
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}
