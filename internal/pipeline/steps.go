@@ -242,11 +242,13 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	for _, t := range b.BuildTools {
 		notes = append(notes, "with "+hideCache(t, c.CacheDir))
 	}
+	has, lacks := profile.Offers(b.Features, b.Targets)
 	// Firmware the stage lacks comes from Debian's packages of the QEMU
 	// source's own suite, never from what the host happens to have.
 	return bundle.Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
+		Features: has, Lacks: lacks,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
 		Cache: r.Cache, Log: r.Line,
 	}, nil

@@ -280,3 +280,35 @@ func FeatureNames(fs []Feature) []string {
 	}
 	return out
 }
+
+// Behind are what the builds Windows users know (Stefan Weil's installer,
+// MSYS2's mingw-w64-qemu) have and no profile offers yet.
+var Behind = []string{
+	"GTK3 window (-display gtk)",
+	"SPICE (remote display, usb-redir over SPICE)",
+	"OpenGL / virglrenderer (3D in the guest)",
+}
+
+// Offers turns a build's feature names (xbuild's record: what configure
+// turned on) into README.txt's lists: the titles of those it has, in table
+// order, and of those it lacks (the table's features that apply to its
+// targets, then Behind). No names (a build recorded before features
+// were) gives nothing.
+func Offers(names, targets []string) (has, lacks []string) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	on := map[string]bool{}
+	for _, n := range names {
+		on[n] = true
+	}
+	for _, f := range Features {
+		switch {
+		case on[f.Name]:
+			has = append(has, f.Title)
+		case f.Applies(targets):
+			lacks = append(lacks, f.Title)
+		}
+	}
+	return has, append(lacks, Behind...)
+}

@@ -139,3 +139,24 @@ func TestConfigureOptionsAreSortedAndUnique(t *testing.T) {
 		t.Errorf("Configure = %s", got)
 	}
 }
+
+func TestOffers(t *testing.T) {
+	has, lacks := profile.Offers([]string{"slirp", "vnc", "fdt", "tools"}, []string{"x86_64-softmmu"})
+	if len(has) != 4 || !strings.HasPrefix(has[0], "user-mode networking") {
+		t.Errorf("headless has %q", has)
+	}
+	joined := strings.Join(lacks, "\n")
+	for _, s := range []string{"SDL2 window", "Windows Hypervisor Platform", "qemu-ga.exe", "GTK3", "SPICE", "OpenGL"} {
+		if !strings.Contains(joined, s) {
+			t.Errorf("headless lacks list misses %s:\n%s", s, joined)
+		}
+	}
+	// WHPX is not missing from an aarch64-only build: it never applies.
+	_, lacks = profile.Offers([]string{"slirp"}, []string{"aarch64-softmmu"})
+	if strings.Contains(strings.Join(lacks, "\n"), "Hypervisor") {
+		t.Errorf("aarch64 build lacks WHPX: %q", lacks)
+	}
+	if has, lacks := profile.Offers(nil, nil); has != nil || lacks != nil {
+		t.Errorf("no record: %q %q", has, lacks)
+	}
+}
