@@ -22,6 +22,9 @@ const (
 	GroupFormat  = "format"  // targets that can print JSON
 	GroupSums    = "sums"    // releaseSums
 	GroupSmoke   = "smoke"   // smokeFile (an archive given by path)
+	GroupSetup   = "setup"   // targets that install what the host lacks: bundle, build, deps, archive, smoke, release, installer, test, freshroot
+	GroupBundle  = "bundle"  // bundle alone
+	GroupFresh   = "freshroot"
 	// The vm targets each read their own few settings: their groups are
 	// the target names.
 	GroupVMUp     = "vm:up"
@@ -90,7 +93,7 @@ var Settings = []Setting{
 			}
 		}},
 	{Name: EnvCache, Meaning: "the cache folder", Default: "`.cache/`",
-		Groups: append([]string{GroupBuild, GroupTest, GroupCatalog, GroupRepro, GroupSmoke}, vmAll...), parse: func(p *parser, c *Config) {
+		Groups: append([]string{GroupBuild, GroupTest, GroupCatalog, GroupRepro, GroupSmoke, GroupFresh}, vmAll...), parse: func(p *parser, c *Config) {
 			c.CacheDir = p.path(EnvCache, p.or(EnvCache, ".cache"), false)
 		}},
 	{Name: EnvDist, Meaning: "the output folder", Default: "`dist/`",
@@ -139,6 +142,27 @@ var Settings = []Setting{
 	{Name: EnvTestMirror, Meaning: "a folder of the source tarballs the tests build", Default: "`.cache/test-mirror`",
 		Groups: []string{GroupTest}, parse: func(p *parser, c *Config) {
 			c.TestMirror = p.path(EnvTestMirror, p.get(EnvTestMirror), false)
+		}},
+	{Name: EnvSetup, Meaning: "`no`: install nothing, stop with the install command instead", Default: "`auto` (as root on Debian/Ubuntu, install what is missing)",
+		Groups: []string{GroupSetup}, parse: func(p *parser, c *Config) {
+			c.NoSetup = p.oneOf(EnvSetup, "auto", []string{"auto", "no"}, "auto installs what is missing as root on Debian/Ubuntu; no installs nothing") == "no"
+		}},
+	{Name: EnvSmoke, Meaning: "`skip`: `bundle` leaves out the smoke test (the archive is then untested)", Default: "`run`",
+		Groups: []string{GroupBundle}, parse: func(p *parser, c *Config) {
+			c.SkipSmoke = p.oneOf(EnvSmoke, "run", []string{"run", "skip"}, "run the smoke test, or skip it") == "skip"
+		}},
+	{Name: "QEMUPACK_FRESH_COMMAND", Meaning: "what `freshroot` runs in a fresh Debian 12 root: `test`, `bundle`, or `both` (each in its own root)", Default: "`both`",
+		Groups: []string{GroupFresh}, parse: func(p *parser, c *Config) {
+			switch v := p.oneOf("QEMUPACK_FRESH_COMMAND", "both", []string{"test", "bundle", "both"}, "the README command to prove"); v {
+			case "both":
+				c.Fresh.Commands = []string{"test", "bundle"}
+			default:
+				c.Fresh.Commands = []string{v}
+			}
+		}},
+	{Name: "QEMUPACK_FRESH_KEEP", Meaning: "`1`: `freshroot` leaves each root in the cache for a look inside", Default: "`0`",
+		Groups: []string{GroupFresh}, parse: func(p *parser, c *Config) {
+			c.Fresh.Keep = p.flag("QEMUPACK_FRESH_KEEP", "keep the roots")
 		}},
 	{Name: "QEMUPACK_TAG", Meaning: "a tag naming a QEMU release (`v9.2.4`, `qemu-9.2.4`): the matrix builds just it", Default: "none",
 		Groups: []string{GroupMatrix}, parse: func(p *parser, c *Config) {

@@ -45,6 +45,10 @@ type Options struct {
 	IsRoot   func() bool // default: effective uid 0
 	// Timeout bounds each probe command (default 20 s).
 	Timeout time.Duration
+	// Jobs are the jobs beyond the build whose needs count as missing
+	// (and so are installed by Setup): JobSmoke for bundle, JobTest too
+	// for the test suite. The probe reports every job's needs regardless.
+	Jobs []Job
 }
 
 // WithDefaults fills every unset field with the real machine's.
@@ -133,8 +137,9 @@ func (p Python) OK() bool { return p.Version != "" && p.Problem == "" }
 // Missing is one thing to install, with the package that provides it.
 type Missing struct {
 	What    string `json:"what"`
-	Package string `json:"package,omitempty"`
+	Package string `json:"package,omitempty"` // several are separated by spaces
 	Why     string `json:"why"`
+	Job     Job    `json:"job,omitempty"` // "" for the build toolchain
 }
 
 // Report is everything the probe found.
@@ -157,10 +162,14 @@ type Report struct {
 	BuildPythonWhy  string    `json:"build_python_why"`
 	Sysroots        []Sysroot `json:"sysroots"`
 	Libraries       []Library `json:"libraries"`
-	Missing         []Missing `json:"missing"`
-	Notes           []string  `json:"notes,omitempty"`
+	// Needs are what the smoke, the test suite and the fresh-root check
+	// need beyond the toolchain, each found or not (see Needs).
+	Needs   []NeedState `json:"needs"`
+	Missing []Missing   `json:"missing"`
+	Notes   []string    `json:"notes,omitempty"`
 
-	opts Options
+	opts      Options
+	noInstall bool // QEMUPACK_SETUP=no: Setup installs nothing
 }
 
 // Tool returns the tool with the given key.
@@ -187,7 +196,7 @@ func (r Report) Library(module string) Library {
 func (r Report) MissingPackages() []string {
 	var pkgs []string
 	for _, m := range r.Missing {
-		pkgs = append(pkgs, m.Package)
+		pkgs = append(pkgs, strings.Fields(m.Package)...)
 	}
 	return uniq(pkgs)
 }
@@ -221,7 +230,7 @@ type toolSpec struct {
 // are returned together as one error, with the report as far as it got.
 func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error) {
 	o := opts.WithDefaults()
-	r := Report{GOOS: o.GOOS, CrossPrefix: cfg.CrossPrefix, Triplet: strings.TrimSuffix(cfg.CrossPrefix, "-"), Root: o.IsRoot(), opts: o}
+	r := Report{GOOS: o.GOOS, CrossPrefix: cfg.CrossPrefix, Triplet: strings.TrimSuffix(cfg.CrossPrefix, "-"), Root: o.IsRoot(), opts: o, noInstall: cfg.NoSetup}
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -355,6 +364,8 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		}
 		r.Libraries = append(r.Libraries, lib)
 	}
+
+	r.probeNeeds(o.Jobs)
 
 	if len(problems) > 0 {
 		return r, errors.New("host probe:\n  " + strings.Join(problems, "\n  "))

@@ -146,8 +146,11 @@ func TestProbeBadInputs(t *testing.T) {
 	t.Run("sysroot folder that does not exist", func(t *testing.T) {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
-		h.Env[config.EnvSysroot] = filepath.Join(h.Root, "no", "such", "sysroot")
-		_, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+		// config refuses a missing folder too; the probe checks again,
+		// since a folder can go between the two.
+		cfg := cfgFor(t, h)
+		cfg.Sysroots = []string{filepath.Join(h.Root, "no", "such", "sysroot")}
+		_, err := host.Probe(context.Background(), cfg, h.Options())
 		if err == nil || !strings.Contains(err.Error(), "QEMUPACK_SYSROOT") || !strings.Contains(err.Error(), "no/such/sysroot") || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("want a clear error naming the folder, got %v", err)
 		}
@@ -183,9 +186,10 @@ func TestProbeBadInputs(t *testing.T) {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
 		h.Env[config.EnvPython] = h.Tool("notpython", "hello")
-		h.Env[config.EnvSysroot] = "/nonexistent-sysroot"
 		h.PC(hosttest.Sysroot, "zlib", "")
-		_, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+		cfg := cfgFor(t, h)
+		cfg.Sysroots = []string{"/nonexistent-sysroot"}
+		_, err := host.Probe(context.Background(), cfg, h.Options())
 		if err == nil || strings.Count(err.Error(), "\n") < 3 {
 			t.Errorf("want three problems reported together, got %v", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"qemupack/internal/config"
 )
 
 // NeedInstall is returned by Setup when something is missing that qemupack
@@ -13,32 +15,59 @@ type NeedInstall struct {
 	Command string // "" when the host has no package manager we know
 	What    []string
 	Reason  string
+	// Instead are the other ways out (a setting that leaves a job out).
+	Instead []string
 }
 
 func (e *NeedInstall) Error() string {
 	msg := "missing: " + strings.Join(e.What, ", ")
 	if e.Command == "" {
-		return msg + " (" + e.Reason + ")"
+		msg += " (" + e.Reason + ")"
+	} else {
+		msg = fmt.Sprintf("%s; %s; run:\n  %s", msg, e.Reason, e.Command)
 	}
-	return fmt.Sprintf("%s; %s; run:\n  %s", msg, e.Reason, e.Command)
+	for _, s := range e.Instead {
+		msg += "\n" + s
+	}
+	return msg
 }
 
-// Setup installs what the probe found missing, on Debian/Ubuntu when
-// running as root (apt-get install -y, after apt-get update when the
+// insteadOf is the way to do without a job's needs, when there is one.
+var insteadOf = map[Job]string{
+	JobSmoke: "or, to bundle without testing the archive, set " + config.EnvSmoke + "=skip",
+	JobTest:  "(or run `go test ./...` yourself: each test that needs a missing tool fails naming it)",
+}
+
+// Setup installs what the probe found missing (the toolchain, and the
+// needs of the jobs the probe was asked about), on Debian/Ubuntu when
+// running as root and not told otherwise (QEMUPACK_SETUP=no) (apt-get install -y, after apt-get update when the
 // package lists do not know a package yet). Anywhere else it installs
 // nothing and returns a *NeedInstall with the exact command to run. It
 // returns the packages it installed; nil, nil when nothing is missing.
 func Setup(ctx context.Context, r Report) ([]string, error) {
 	pkgs := r.MissingPackages()
 	var what []string
+	jobs := map[Job]bool{}
 	for _, m := range r.Missing {
 		what = append(what, m.What)
+		jobs[m.Job] = true
 	}
 	if len(what) == 0 {
 		return nil, nil
 	}
 	need := &NeedInstall{Family: r.Family, Command: r.InstallCommand(), What: what}
+	for _, j := range Jobs {
+		if jobs[j] && insteadOf[j] != "" {
+			need.Instead = append(need.Instead, insteadOf[j])
+		}
+	}
 	switch {
+	case r.noInstall:
+		need.Reason = config.EnvSetup + "=no: qemupack installs nothing itself"
+		if r.Family == Debian && !r.Root && need.Command != "" {
+			need.Command = "sudo " + need.Command
+		}
+		return nil, need
 	case len(pkgs) == 0:
 		need.Reason = "no package for it is known on this host"
 		return nil, need
