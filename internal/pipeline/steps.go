@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +23,17 @@ import (
 	"qemupack/internal/xbuild"
 )
 
+// hostJobs are the jobs beyond the build whose needs the setup step
+// installs: the smoke's (wine) when this run will smoke-test the archive.
+func (r *Run) hostJobs() []host.Job {
+	if r.planned["smoke"] {
+		return []host.Job{host.JobSmoke}
+	}
+	return nil
+}
+
 func probe(ctx context.Context, r *Run) error {
-	rep, err := host.Probe(ctx, r.Config, host.Options{})
+	rep, err := host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs()})
 	if err != nil {
 		return err
 	}
@@ -207,7 +215,7 @@ func SmokeAvailable() bool {
 
 func smokeTest(ctx context.Context, r *Run) error {
 	if !SmokeAvailable() {
-		return errors.New("wine is not installed, so the archive cannot be tested: install the Debian package wine (run as root and qemupack installs it), or run on Windows")
+		return fmt.Errorf("wine is not installed, so the archive cannot be tested: install the Debian packages wine and wine64 (as root on Debian, qemupack installs them unless %s=no), or run on Windows; or set %s=skip to bundle without the smoke test", config.EnvSetup, config.EnvSmoke)
 	}
 	rep, err := SmokeArchive(ctx, r.Config, r.Bundle.Archive.Path, r.Line)
 	if err != nil {
