@@ -39,6 +39,7 @@ type Result struct {
 	Prepare  time.Duration // unpacking the base, copying Go, cloning
 	Took     time.Duration // the command alone
 	ExitErr  error         // the command's failure, nil when it passed
+	Status   string        // how it ended: "exit status 0", "exit status 1", "signal: killed"
 	Etc      Verdict
 }
 
@@ -50,7 +51,7 @@ func (r Result) OK() bool { return r.ExitErr == nil && r.Etc.OK() }
 func (r Result) Summary() string {
 	status := "passed"
 	if r.ExitErr != nil {
-		status = fmt.Sprintf("FAILED (%v)", firstLine(r.ExitErr.Error()))
+		status = fmt.Sprintf("FAILED (%s)", r.Status)
 	}
 	etc := "/etc as installing packages leaves it"
 	if !r.Etc.OK() {
@@ -58,15 +59,6 @@ func (r Result) Summary() string {
 	}
 	return fmt.Sprintf("freshroot %s: %s in %s (root prepared in %s), %d package(s) installed, %s; log %s",
 		r.Command, status, r.Took.Round(time.Second), r.Prepare.Round(time.Second), len(r.Etc.Installed), etc, r.Log)
-}
-
-func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }
 
 func (o Options) say(format string, args ...any) {

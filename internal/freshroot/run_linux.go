@@ -120,16 +120,16 @@ func Run(ctx context.Context, o Options, command string) (res Result, err error)
 		}
 	})
 	res.Took = time.Since(start)
-	status := "exit status 0"
+	res.Status = "exit status 0"
 	if res.ExitErr != nil {
 		var re *run.Error
 		if errors.As(res.ExitErr, &re) {
-			status = re.Err.Error()
+			res.Status = re.Err.Error()
 		} else {
-			status = res.ExitErr.Error()
+			res.Status = res.ExitErr.Error()
 		}
 	}
-	note("%s: %s after %s", command, status, res.Took.Round(time.Second))
+	note("%s: %s after %s", command, res.Status, res.Took.Round(time.Second))
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("freshroot %s: %w", command, ctx.Err())
 	}

@@ -45,6 +45,8 @@ type Options struct {
 	IsRoot   func() bool // default: effective uid 0
 	// Timeout bounds each probe command (default 20 s).
 	Timeout time.Duration
+	// Log, when set, hears what Setup is about to install.
+	Log func(string)
 	// Jobs are the jobs beyond the build whose needs count as missing
 	// (and so are installed by Setup): JobSmoke for bundle, JobTest too
 	// for the test suite. The probe reports every job's needs regardless.

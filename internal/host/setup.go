@@ -2,10 +2,12 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"qemupack/internal/config"
+	"qemupack/internal/run"
 )
 
 // NeedInstall is returned by Setup when something is missing that qemupack
@@ -87,16 +89,40 @@ func Setup(ctx context.Context, r Report) ([]string, error) {
 	}
 	env := append(environ(o), "DEBIAN_FRONTEND=noninteractive")
 	install := append([]string{aptGet, "install", "-y", "-q", "--no-install-recommends"}, pkgs...)
-	if out, err := o.Exec(ctx, env, install...); err != nil {
-		// A fresh machine may not have package lists yet: update once, retry.
-		if _, uerr := o.Exec(ctx, env, aptGet, "update", "-q"); uerr != nil {
-			return nil, fmt.Errorf("setup: apt-get update: %w", uerr)
+	if o.Log != nil {
+		o.Log(fmt.Sprintf("setup: installing %s with apt-get (running as root; %s=no installs nothing)", strings.Join(pkgs, " "), config.EnvSetup))
+	}
+	// No time limit here, unlike the probe's commands: an install of a
+	// few hundred megabytes takes minutes, and apt killed halfway leaves
+	// dpkg interrupted.
+	if out, err := apt(ctx, env, install); err != nil {
+		if strings.Contains(out, "dpkg --configure -a") {
+			// An earlier install was stopped halfway: finish it, as apt asks.
+			if dpkg, derr := o.LookPath("dpkg"); derr == nil {
+				apt(ctx, env, []string{dpkg, "--configure", "-a"})
+			}
 		}
-		if out2, err2 := o.Exec(ctx, env, install...); err2 != nil {
+		// A fresh machine may not have package lists yet: update once, retry.
+		if uout, uerr := apt(ctx, env, []string{aptGet, "update", "-q"}); uerr != nil {
+			return nil, fmt.Errorf("setup: apt-get update: %w\n%s", uerr, lastN(uout, 10))
+		}
+		if out2, err2 := apt(ctx, env, install); err2 != nil {
 			return nil, fmt.Errorf("setup: %s: %w\n%s\n%s", strings.Join(install, " "), err2, lastN(out, 5), lastN(out2, 10))
 		}
 	}
 	return pkgs, nil
+}
+
+// apt runs an apt-get or dpkg command to its end (only ctx stops it) and
+// returns its output.
+func apt(ctx context.Context, env, args []string) (string, error) {
+	var b strings.Builder
+	err := run.Run(ctx, run.Cmd{Args: args, Env: env, Line: func(s string) { b.WriteString(s + "\n") }, TailLines: 5})
+	var re *run.Error
+	if errors.As(err, &re) {
+		err = re.Err // the output is returned whole; the tail would repeat it
+	}
+	return b.String(), err
 }
 
 func environ(o Options) []string {

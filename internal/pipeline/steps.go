@@ -33,7 +33,7 @@ func (r *Run) hostJobs() []host.Job {
 }
 
 func probe(ctx context.Context, r *Run) error {
-	rep, err := host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs()})
+	rep, err := host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs(), Log: r.Line})
 	if err != nil {
 		return err
 	}

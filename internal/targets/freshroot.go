@@ -22,7 +22,7 @@ func Freshroot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rep := host.ProbeJobs(ctx, cfg, host.Options{}, host.JobFreshRoot)
+	rep := host.ProbeJobs(ctx, cfg, host.Options{Log: func(s string) { say("%s", s) }}, host.JobFreshRoot)
 	installed, err := host.Setup(ctx, rep)
 	if err != nil {
 		return fmt.Errorf("freshroot: this machine cannot make fresh roots: %w", err)
@@ -47,7 +47,7 @@ func Freshroot(ctx context.Context) error {
 		}
 		results = append(results, res)
 		if !res.OK() {
-			errs = append(errs, fmt.Errorf("freshroot %s: %s", c, res.Summary()))
+			errs = append(errs, errors.New(res.Summary()))
 		}
 		if ctx.Err() != nil {
 			break

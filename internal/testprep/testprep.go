@@ -53,6 +53,9 @@ func Prepare(ctx context.Context, cfg config.Config, o Options, out io.Writer) (
 // when it may not or cannot install.
 func SetupHost(ctx context.Context, cfg config.Config, ho host.Options, out io.Writer) error {
 	ho.Jobs = Jobs
+	if ho.Log == nil {
+		ho.Log = func(s string) { fmt.Fprintln(out, s) }
+	}
 	rep, err := host.Probe(ctx, cfg, ho)
 	if err != nil {
 		return fmt.Errorf("test: %w", err)
