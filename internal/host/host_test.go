@@ -351,7 +351,7 @@ func TestSetupElsewhereGivesCommand(t *testing.T) {
 }
 
 // The real probe on this machine (and in CI, which installs the toolchain
-// with scripts/setup-debian.sh) finds the mingw cross compiler.
+// itself through `go run mage.go test`) finds the mingw cross compiler.
 func TestRealProbeFindsMingwGCC(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the real probe test runs on the Linux build host")
@@ -376,7 +376,7 @@ func TestRealProbeFindsMingwGCC(t *testing.T) {
 	}
 	gcc := r.Tool(host.ToolGCC)
 	if !gcc.Found() {
-		t.Fatalf("x86_64-w64-mingw32-gcc not found (%s): install gcc-mingw-w64-x86-64 (scripts/setup-debian.sh)", gcc.Problem)
+		t.Fatalf("x86_64-w64-mingw32-gcc not found (%s): install gcc-mingw-w64-x86-64 (`go run mage.go test` does as root)", gcc.Problem)
 	}
 	if !strings.HasPrefix(gcc.Raw, "x86_64-w64-mingw32-gcc") || gcc.Version == "" {
 		t.Errorf("gcc: %+v", gcc)

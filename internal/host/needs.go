@@ -18,6 +18,10 @@ const (
 	// JobSmoke runs the archive: bundle's last step (wine on Linux; on
 	// Windows the archive runs natively and needs nothing).
 	JobSmoke Job = "smoke"
+	// JobRelease makes the release files (the NSIS installer).
+	JobRelease Job = "release"
+	// JobSign signs them (release with a certificate).
+	JobSign Job = "sign"
 	// JobTest is the test suite, `go run mage.go test`.
 	JobTest Job = "test"
 	// JobFreshRoot makes fresh Debian roots, `go run mage.go freshroot`.
@@ -25,12 +29,14 @@ const (
 )
 
 // Jobs lists every job, in the order reports show them.
-var Jobs = []Job{JobSmoke, JobTest, JobFreshRoot}
+var Jobs = []Job{JobSmoke, JobRelease, JobSign, JobTest, JobFreshRoot}
 
 // Title is how reports name a job.
 func (j Job) Title() string {
 	return map[Job]string{
 		JobSmoke:     "the smoke test (bundle's last step)",
+		JobRelease:   "the release files (release, installer)",
+		JobSign:      "signing (release with a certificate)",
 		JobTest:      "the test suite (go run mage.go test)",
 		JobFreshRoot: "the fresh-root check (go run mage.go freshroot)",
 	}[j]
@@ -65,6 +71,11 @@ func (n Need) What() string {
 var Needs = []Need{
 	{Job: JobSmoke, Program: "wine", Unix: true, Package: map[Family]string{Debian: "wine wine64", Fedora: "wine"},
 		Why: "runs the archive's programs with nothing else installed"},
+
+	{Job: JobRelease, Program: "makensis", Package: map[Family]string{Debian: "nsis", Fedora: "mingw32-nsis"},
+		Why: "builds the Windows installer"},
+	{Job: JobSign, Program: "osslsigncode", Package: map[Family]string{Debian: "osslsigncode", Fedora: "osslsigncode"},
+		Why: "Authenticode-signs the programs and the installer"},
 
 	// The test suite: every tool a test runs, found by reading the tests
 	// (and proved by the fresh-root check, where only these are added).

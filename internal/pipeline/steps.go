@@ -24,12 +24,20 @@ import (
 )
 
 // hostJobs are the jobs beyond the build whose needs the setup step
-// installs: the smoke's (wine) when this run will smoke-test the archive.
+// installs: the smoke's (wine) when this run will smoke-test the archive,
+// the release's (makensis, and osslsigncode when it signs).
 func (r *Run) hostJobs() []host.Job {
+	var jobs []host.Job
 	if r.planned["smoke"] {
-		return []host.Job{host.JobSmoke}
+		jobs = append(jobs, host.JobSmoke)
 	}
-	return nil
+	if r.planned["release"] {
+		jobs = append(jobs, host.JobRelease)
+		if s := r.Config.Sign; s.PFX != "" || s.Cert != "" {
+			jobs = append(jobs, host.JobSign)
+		}
+	}
+	return jobs
 }
 
 func probe(ctx context.Context, r *Run) error {
