@@ -198,19 +198,19 @@ func ListFiles(p Package) []string {
 	return []string{p.Name + ".list", p.Name + ":" + p.Arch + ".list"}
 }
 
-// ScriptWritten are the paths under /etc that maintainer scripts and
-// dpkg triggers write while apt-get installs packages, outside any
-// package's file list. A change there is what installing packages does
-// (it counts only when the run did install packages). Each entry is a
-// path, or a folder ending in "/" that covers everything below it.
+// ScriptWritten are the paths under /etc that the general tools of
+// Debian's package scripts write while apt-get installs packages, outside
+// any package's file list and without naming the path in the package's
+// own scripts. A change there counts as installing's only when the run did
+// install packages. Each entry is a path, or a folder ending in "/" that
+// covers everything below it.
 var ScriptWritten = []struct{ Path, Why string }{
 	{"/etc/ld.so.cache", "ldconfig, run by libc-bin's trigger after a library is installed"},
-	{"/etc/alternatives/", "update-alternatives, called by postinst scripts (wine, x-terminal-emulator, editors)"},
-	{"/etc/ssl/certs/", "update-ca-certificates and openssl's rehash, run by ca-certificates' postinst and trigger"},
-	{"/etc/ca-certificates.conf", "written by ca-certificates' postinst from debconf"},
-	{"/etc/passwd", "adduser/useradd in postinst scripts making system users"},
+	{"/etc/alternatives/", "update-alternatives, called by postinst scripts (wine, the mingw compilers, yacc)"},
+	{"/etc/ssl/certs/", "update-ca-certificates, run by ca-certificates' postinst and trigger"},
+	{"/etc/passwd", "adduser/useradd making a package's system user"},
 	{"/etc/passwd-", "the backup useradd keeps"},
-	{"/etc/group", "addgroup/groupadd in postinst scripts"},
+	{"/etc/group", "addgroup/groupadd making a package's system group"},
 	{"/etc/group-", "the backup groupadd keeps"},
 	{"/etc/shadow", "useradd"},
 	{"/etc/shadow-", "the backup useradd keeps"},
@@ -220,25 +220,9 @@ var ScriptWritten = []struct{ Path, Why string }{
 	{"/etc/subgid", "useradd"},
 	{"/etc/.pwd.lock", "the lock file shadow's tools take"},
 	{"/etc/systemd/system/", "deb-systemd-helper enabling a package's units"},
-	{"/etc/systemd/user/", "deb-systemd-helper enabling a package's user units"},
 	{"/etc/rc0.d/", "update-rc.d"}, {"/etc/rc1.d/", "update-rc.d"}, {"/etc/rc2.d/", "update-rc.d"},
 	{"/etc/rc3.d/", "update-rc.d"}, {"/etc/rc4.d/", "update-rc.d"}, {"/etc/rc5.d/", "update-rc.d"},
 	{"/etc/rc6.d/", "update-rc.d"}, {"/etc/rcS.d/", "update-rc.d"},
-	{"/etc/shells", "add-shell, called by a shell package's postinst"},
-	{"/etc/mailcap", "update-mime, run by mailcap's trigger"},
-	{"/etc/fonts/conf.d/", "fontconfig's postinst links the default configuration"},
-	{"/etc/perl/", "perl's postinst"},
-	{"/etc/python3/", "python3's postinst"},
-	{"/etc/sgml/", "update-catalog, run by sgml-base's trigger"},
-	{"/etc/xml/", "update-xmlcatalog, run by xml-core's trigger"},
-	{"/etc/gtk-3.0/", "gtk-query-immodules, run by libgtk-3's trigger"},
-	{"/etc/machine-id", "systemd-machine-id-setup, run by dbus' or systemd's postinst"},
-	{"/etc/dbus-1/", "dbus' postinst"},
-	{"/etc/X11/", "x11-common's postinst"},
-	{"/etc/papersize", "libpaper's postinst from debconf"},
-	{"/etc/timezone", "tzdata's postinst"},
-	{"/etc/localtime", "tzdata's postinst"},
-	{"/etc/environment", "libpam-modules' postinst makes it when missing"},
 }
 
 // Protected are paths no run may change, whatever it installs: the
@@ -259,10 +243,12 @@ func (v Verdict) OK() bool { return len(v.Bad) == 0 }
 
 // Judge sorts each change: a protected path is always bad; a path in the
 // file list of a package the run installed is the package's own; a path
-// maintainer scripts write is fine when the run installed anything; the
-// rest is bad. owned holds the installed packages' file lists (paths as
-// dpkg records them, "/etc/wine/..." style).
-func Judge(changes []Change, installed []Package, owned map[string]bool) Verdict {
+// the general package tools write (ScriptWritten), or one that the
+// installed packages' maintainer scripts name (the path itself, or its
+// folder below /etc), is what installing did; the rest is bad. owned holds
+// the installed packages' file lists (paths as dpkg records them,
+// "/etc/wine/..." style), scripts their maintainer scripts' text.
+func Judge(changes []Change, installed []Package, owned map[string]bool, scripts string) Verdict {
 	v := Verdict{Installed: installed}
 	for _, c := range changes {
 		switch {
@@ -270,7 +256,7 @@ func Judge(changes []Change, installed []Package, owned map[string]bool) Verdict
 			v.Bad = append(v.Bad, c)
 		case owned[c.Path]:
 			v.Owned = append(v.Owned, c)
-		case len(installed) > 0 && matchesScript(c.Path):
+		case len(installed) > 0 && (matchesScript(c.Path) || namedIn(scripts, c.Path)):
 			v.Scripted = append(v.Scripted, c)
 		default:
 			v.Bad = append(v.Bad, c)
@@ -286,6 +272,40 @@ func matches(p string, list []string) bool {
 		}
 	}
 	return false
+}
+
+// namedIn says whether a maintainer script names p, or p's folder when
+// that is below /etc ("/etc/fonts/conf.d" for a link fontconfig's
+// postinst makes there from a debconf answer).
+func namedIn(scripts, p string) bool {
+	if scripts == "" {
+		return false
+	}
+	if containsPath(scripts, p) {
+		return true
+	}
+	dir := path.Dir(p)
+	return dir != "/etc" && strings.HasPrefix(dir, "/etc/") && containsPath(scripts, dir)
+}
+
+// containsPath finds p in text as a whole path: not followed by more of
+// a file name ("/etc/python3" is not named by "/etc/python3.11").
+func containsPath(text, p string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], p)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(p)
+		if end == len(text) || !isNameByte(text[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isNameByte(b byte) bool {
+	return b == '.' || b == '-' || b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 func matchesScript(p string) bool {
@@ -321,6 +341,27 @@ func ReadOwned(root string, pkgs []Package) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// maintainerScripts are the scripts dpkg runs while installing.
+var maintainerScripts = []string{"preinst", "postinst", "config", "triggers"}
+
+// ReadScripts returns the text of the maintainer scripts of pkgs in a
+// root's dpkg database.
+func ReadScripts(root string, pkgs []Package) string {
+	var b strings.Builder
+	info := filepath.Join(root, "var", "lib", "dpkg", "info")
+	for _, p := range pkgs {
+		for _, base := range []string{p.Name, p.Name + ":" + p.Arch} {
+			for _, s := range maintainerScripts {
+				if data, err := os.ReadFile(filepath.Join(info, base+"."+s)); err == nil {
+					b.Write(data)
+					b.WriteByte('\n')
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 // Report writes the verdict for a user: every bad change, then counts.

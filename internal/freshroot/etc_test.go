@@ -163,7 +163,7 @@ func TestJudge(t *testing.T) {
 		{"/etc/apt/sources.list.d/deb-src.sources", "added"}, {"/etc/apt/sources.list", "content"},
 		{"/etc/hostname", "content"}, {"/etc/apt/sources.list.d", "mode"},
 	}
-	v := Judge(changes, pkgs, owned)
+	v := Judge(changes, pkgs, owned, "")
 	if len(v.Owned) != 2 || len(v.Scripted) != 3 {
 		t.Errorf("owned %v, scripted %v", v.Owned, v.Scripted)
 	}
@@ -181,16 +181,16 @@ func TestJudge(t *testing.T) {
 	}
 
 	// A package owning a sources file does not make changing it fine.
-	v = Judge([]Change{{"/etc/apt/sources.list.d/x.sources", "added"}}, pkgs, map[string]bool{"/etc/apt/sources.list.d/x.sources": true})
+	v = Judge([]Change{{"/etc/apt/sources.list.d/x.sources", "added"}}, pkgs, map[string]bool{"/etc/apt/sources.list.d/x.sources": true}, "echo deb-src >> /etc/apt/sources.list.d/x.sources")
 	if v.OK() {
 		t.Error("a sources file was accepted because a package owns it")
 	}
 	// With nothing installed, even ld.so.cache must not change.
-	v = Judge([]Change{{"/etc/ld.so.cache", "content"}}, nil, nil)
+	v = Judge([]Change{{"/etc/ld.so.cache", "content"}}, nil, nil, "")
 	if v.OK() {
 		t.Error("a maintainer-script path changed with nothing installed was accepted")
 	}
-	if !Judge(nil, nil, nil).OK() {
+	if !Judge(nil, nil, nil, "").OK() {
 		t.Error("no change must be OK")
 	}
 }
@@ -209,5 +209,44 @@ func TestReadOwned(t *testing.T) {
 	}
 	if _, err := ReadOwned(root, []Package{{Name: "nolist", Arch: "amd64"}}); err == nil || !strings.Contains(err.Error(), "nolist") {
 		t.Errorf("a package without a file list: %v", err)
+	}
+}
+
+// What the installed packages' own maintainer scripts name is theirs to
+// write: readline-common's postinst copies /etc/inputrc, fontconfig's
+// links into /etc/fonts/conf.d a name made from a debconf answer. A path
+// a script does not name stays unexplained.
+func TestJudgeByMaintainerScripts(t *testing.T) {
+	root := t.TempDir()
+	info := filepath.Join(root, "var", "lib", "dpkg", "info")
+	// Excerpts of bookworm's scripts.
+	write(t, filepath.Join(info, "readline-common.postinst"), "#!/bin/sh\ninstall_from_default /usr/share/readline/inputrc /etc/inputrc\n", 0o755)
+	write(t, filepath.Join(info, "fontconfig-config.postinst"), "#!/bin/sh\nCONFDIR=/etc/fonts/conf.d\nln -s $CONFAVAIL/$hintnone $CONFDIR/$hintnone\n", 0o755)
+	write(t, filepath.Join(info, "python3.11-minimal.postinst"), "#!/bin/sh\nmkdir -p /etc/python3.11\n", 0o755)
+	write(t, filepath.Join(info, "other.postinst"), "touch /etc/inputrc.d/x\n", 0o755)
+	pkgs := []Package{{Name: "readline-common", Arch: "all"}, {Name: "fontconfig-config", Arch: "all"}, {Name: "python3.11-minimal", Arch: "amd64"}}
+	scripts := ReadScripts(root, pkgs)
+	if !strings.Contains(scripts, "/etc/inputrc") || strings.Contains(scripts, "inputrc.d") {
+		t.Fatalf("scripts read: %q", scripts)
+	}
+	v := Judge([]Change{
+		{"/etc/inputrc", "added"},
+		{"/etc/fonts/conf.d/10-hinting-slight.conf", "added"},
+		{"/etc/python3", "added"},     // named only as /etc/python3.11: not this
+		{"/etc/hostname", "content"},  // in /etc itself: the folder does not count
+		{"/etc/inputrc.d/x", "added"}, // named by a package not installed
+	}, pkgs, nil, scripts)
+	var scripted, bad []string
+	for _, c := range v.Scripted {
+		scripted = append(scripted, c.Path)
+	}
+	for _, c := range v.Bad {
+		bad = append(bad, c.Path)
+	}
+	if strings.Join(scripted, " ") != "/etc/inputrc /etc/fonts/conf.d/10-hinting-slight.conf" {
+		t.Errorf("scripted %v", scripted)
+	}
+	if strings.Join(bad, " ") != "/etc/python3 /etc/hostname /etc/inputrc.d/x" {
+		t.Errorf("bad %v", bad)
 	}
 }

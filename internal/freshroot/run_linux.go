@@ -147,7 +147,7 @@ func Run(ctx context.Context, o Options, command string) (res Result, err error)
 	if err != nil {
 		return res, fmt.Errorf("freshroot: %w", err)
 	}
-	res.Etc = Judge(Diff(etcBefore, etcAfter), installed, owned)
+	res.Etc = Judge(Diff(etcBefore, etcAfter), installed, owned, ReadScripts(res.Root, installed))
 	var names []string
 	for _, p := range installed {
 		names = append(names, p.Name)
