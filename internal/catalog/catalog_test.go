@@ -124,7 +124,7 @@ func TestWriteTable(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "VERSION") {
 		t.Fatalf("table:\n%s", buf.String())
 	}
-	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "5.0.0 2.48 yes - no 3.5 no 0.21.8 bundled bundled" {
+	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "5.0.0 2.48 yes - no 3.5 no 0.21.8 bundled bundled - sha256" {
 		t.Errorf("row for 5.0.0: %q", f)
 	}
 }

@@ -146,11 +146,9 @@ func TestProbeBadInputs(t *testing.T) {
 	t.Run("sysroot folder that does not exist", func(t *testing.T) {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
-		// config refuses a missing folder too; the probe checks again,
-		// since a folder can go between the two.
-		cfg := cfgFor(t, h)
-		cfg.Sysroots = []string{filepath.Join(h.Root, "no", "such", "sysroot")}
-		_, err := host.Probe(context.Background(), cfg, h.Options())
+		h.Env[config.EnvSysroot] = filepath.Join(h.Root, "no", "such", "sysroot")
+		// config checks the folder before anything is probed.
+		_, err := config.FromEnv(t.TempDir(), h.Getenv)
 		if err == nil || !strings.Contains(err.Error(), "QEMUPACK_SYSROOT") || !strings.Contains(err.Error(), "no/such/sysroot") || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("want a clear error naming the folder, got %v", err)
 		}
@@ -187,9 +185,8 @@ func TestProbeBadInputs(t *testing.T) {
 		h.Toolchain("1.0.1", "3.11.2")
 		h.Env[config.EnvPython] = h.Tool("notpython", "hello")
 		h.PC(hosttest.Sysroot, "zlib", "")
-		cfg := cfgFor(t, h)
-		cfg.Sysroots = []string{"/nonexistent-sysroot"}
-		_, err := host.Probe(context.Background(), cfg, h.Options())
+		h.PC(hosttest.Sysroot, "pixman-1", "")
+		_, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
 		if err == nil || strings.Count(err.Error(), "\n") < 3 {
 			t.Errorf("want three problems reported together, got %v", err)
 		}
@@ -351,7 +348,7 @@ func TestSetupElsewhereGivesCommand(t *testing.T) {
 }
 
 // The real probe on this machine (and in CI, which installs the toolchain
-// itself through `go run mage.go test`) finds the mingw cross compiler.
+// with scripts/setup-debian.sh) finds the mingw cross compiler.
 func TestRealProbeFindsMingwGCC(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the real probe test runs on the Linux build host")
@@ -376,7 +373,7 @@ func TestRealProbeFindsMingwGCC(t *testing.T) {
 	}
 	gcc := r.Tool(host.ToolGCC)
 	if !gcc.Found() {
-		t.Fatalf("x86_64-w64-mingw32-gcc not found (%s): install gcc-mingw-w64-x86-64 (`go run mage.go test` does as root)", gcc.Problem)
+		t.Fatalf("x86_64-w64-mingw32-gcc not found (%s): install gcc-mingw-w64-x86-64 (scripts/setup-debian.sh)", gcc.Problem)
 	}
 	if !strings.HasPrefix(gcc.Raw, "x86_64-w64-mingw32-gcc") || gcc.Version == "" {
 		t.Errorf("gcc: %+v", gcc)

@@ -55,8 +55,11 @@ type Run struct {
 	Cache  *stepcache.Cache
 	// Skip names steps to leave out (their dependents run as if they were done).
 	Skip map[string]bool
-	// Signer, for the release step.
+	// Release says what the release step makes.
 	Release ReleaseOptions
+	// Want are the pkg-config modules (or recipe names) the libraries
+	// must provide (nil: what QEMU's Windows build needs).
+	Want []string
 
 	out     io.Writer
 	mu      sync.Mutex
@@ -69,6 +72,7 @@ type Run struct {
 	Pick      pick.Result
 	PickErr   error // kept when a target shows the pick's table even though nothing fits
 	Source    qemusrc.Tree
+	Firmware  []string // folders the firmware the stage lacks comes from
 	Deps      *deps.Stack
 	Build     xbuild.Result
 	Bundle    *bundle.Result

@@ -1,17 +1,20 @@
 // Package qemusrc turns the picked QEMU release into a patched source tree:
-// the upstream tarball (pinned sha256, from a mirror folder or
-// download.qemu.org), or, when that cannot be had, the host's Debian source
-// package (the dfsg repack plus Debian's patch series, which carries the
-// upstream stable releases). Our own patches/qemu/<version>/*.patch go on
-// top in name order. The tree is cached under <cache>/sources/qemu/<key>,
-// keyed by every input, and made in a temporary folder renamed into place,
-// so a failed run leaves nothing half-made behind.
+// the upstream tarball (verified by its pinned sha256 and/or QEMU's
+// OpenPGP signature, from a mirror folder or download.qemu.org, and
+// checked to be the release it is named after), or, when that cannot be
+// had, a Debian source package from a suite of Debian's archive (the
+// repack plus Debian's patch series, which for 7.2 carries the upstream
+// stable releases). Our own
+// patches/qemu/<version>/*.patch go on top in name order. Before the tree
+// is handed on, the catalog's parser re-reads it and it must require what
+// the catalog entry says (catalog.CheckTree). The tree is cached under
+// <cache>/sources/qemu/<key>, keyed by every input, and made in a
+// temporary folder renamed into place, so a failed run leaves nothing
+// half-made behind.
 package qemusrc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +27,10 @@ import (
 	"strings"
 
 	"qemupack/internal/catalog"
+	"qemupack/internal/debian"
 	"qemupack/internal/run"
 	"qemupack/internal/source"
+	"qemupack/internal/stepcache"
 )
 
 // Flavours of source tree.
@@ -49,10 +54,19 @@ type Request struct {
 	PatchRoot string
 	// NoDebian turns the Debian source package path off.
 	NoDebian bool
-	// DebianPackage is the source package to ask apt for (default "qemu").
+	// DebianPackage is the source package to ask for (default "qemu").
 	DebianPackage string
+	// Debian is Debian's archive (the private apt tree pick read);
+	// DebianSource the version pick chose from it. Without DebianSource,
+	// the highest served version of any suite that repacks the release's
+	// X.Y is taken; without Debian, only files already in the cache or
+	// the mirror folder can be used.
+	Debian       *debian.Tree
+	DebianSource *debian.SourcePkg
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
+	// Cache is the step cache trees are entries of (default: one at CacheDir).
+	Cache *stepcache.Cache
 }
 
 // Tree is a prepared, patched source tree.
@@ -64,6 +78,31 @@ type Tree struct {
 	Patches   []string `json:"patches"` // our patches applied, in order
 	Key       string   `json:"key"`     // hash of every input
 	Requested string   `json:"requested"`
+	// Debian is the Debian source package a FlavorDebian tree was made
+	// from: version, suite, and its files (the .dsc's URL and sha256 are
+	// what a bill of materials names).
+	Debian *debian.SourcePkg `json:"debian,omitempty"`
+
+	// Entry is the step cache entry holding the tree, held until released
+	// (the pipeline releases it when its run ends).
+	Entry *stepcache.Entry `json:"-"`
+}
+
+// Kind is the step cache kind of prepared trees.
+const Kind = "qemu-src"
+
+// ReadTree reads the record of the prepared tree in the entry at dir.
+func ReadTree(dir string) (Tree, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stampName))
+	if err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %s is not a prepared tree: %w", dir, err)
+	}
+	var t Tree
+	if err := json.Unmarshal(b, &t); err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %s: %w", filepath.Join(dir, stampName), err)
+	}
+	t.Dir = filepath.Join(dir, "src")
+	return t, nil
 }
 
 // stampName is the file in a finished tree that records what it is.
@@ -99,36 +138,87 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 		return Tree{}, err
 	}
 	var tried []string
-	if req.Release.SHA256 != "" {
+	var errs []error // for errors.Is: a checksum or signature failure among them
+	if req.Release.SHA256 != "" || req.Release.Upstream.Signed() {
 		t, err := prepareUpstream(ctx, req, ours)
 		if err == nil {
-			return t, nil
+			return checked(req, t)
 		}
-		if isPatchError(err) {
-			return Tree{}, err // the tarball was fine; a patch is the problem
+		if isPatchError(err) || isWrongRelease(err) {
+			return Tree{}, err // the tarball was verified; a patch or its content is the problem
 		}
 		tried = append(tried, err.Error())
+		errs = append(errs, err)
 		req.say("qemu %s: upstream tarball not available: %s", req.Release.Version, firstLine(err.Error()))
 	} else {
-		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s, so an upstream tarball cannot be verified", req.Release.Version))
+		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s and no pinned OpenPGP key signs it, so an upstream tarball cannot be verified", req.Release.Version))
 		req.say("qemu %s: %s", req.Release.Version, tried[0])
 	}
 	if !req.NoDebian {
-		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)
+		req.say("qemu %s: trying Debian's source package", req.Release.Version)
 		t, err := prepareDebian(ctx, req)
 		if err == nil {
-			return t, nil
+			return checked(req, t)
 		}
 		if isPatchError(err) {
 			return Tree{}, err
 		}
 		tried = append(tried, "debian: "+err.Error())
+		errs = append(errs, err)
 	}
 	msg := strings.Join(tried, "\n  ")
 	if !strings.Contains(msg, "QEMUPACK_MIRROR") {
 		msg += fmt.Sprintf("\n(put %s into a folder and set QEMUPACK_MIRROR to it)", UpstreamFile(req.Release))
 	}
-	return Tree{}, fmt.Errorf("qemu %s: no source:\n  %s", req.Release.Version, msg)
+	return Tree{}, &NoSource{msg: fmt.Sprintf("qemu %s: no source:\n  %s", req.Release.Version, msg), errs: errs}
+}
+
+// NoSource is Prepare's error when no source could be had: every way
+// tried, and why each failed (errors.Is finds source.ErrSignature or
+// source.ErrChecksum among them).
+type NoSource struct {
+	msg  string
+	errs []error
+}
+
+func (e *NoSource) Error() string   { return e.msg }
+func (e *NoSource) Unwrap() []error { return e.errs }
+
+// checked re-reads the prepared tree with the catalog's parser before
+// anything configures it: what the tree requires must be what the catalog
+// entry says (its own values, or those it inherits from its series). A
+// release given without catalog data (a bare version) is not checked.
+func checked(req Request, t Tree) (Tree, error) {
+	rel := req.Release
+	if !rel.Requires() && rel.Unknown == "" {
+		return t, nil
+	}
+	if err := catalog.CheckTree(rel, t.Dir); err != nil {
+		if t.Entry != nil {
+			t.Entry.Release()
+		}
+		return Tree{}, err
+	}
+	if rel.Inherits != "" {
+		req.say("qemu %s: its tree requires what the catalog took from %s", t.Version, rel.Inherits)
+	}
+	return t, nil
+}
+
+// WrongRelease is a verified tarball whose VERSION names another release:
+// a signature covers a file's bytes, not its name, so a validly signed
+// tarball of one release served under another's name is refused here.
+type WrongRelease struct {
+	File, Want, Got string
+}
+
+func (e *WrongRelease) Error() string {
+	return fmt.Sprintf("qemu %s: %s is a signed QEMU tarball, but its VERSION says %s: another release under this name, refused (it was removed from the cache)", e.Want, e.File, e.Got)
+}
+
+func isWrongRelease(err error) bool {
+	var w *WrongRelease
+	return errors.As(err, &w)
 }
 
 func count(n int, one, many string) string {
@@ -232,15 +322,15 @@ func readVersion(tree string) (string, error) {
 	return v, nil
 }
 
-// treeKey hashes the parts that decide a tree's content.
-func treeKey(parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(prepVersion))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+// treeInputs are the parts that decide a tree's content: how trees are
+// made, the flavour, the sums of the tarballs, our patches.
+func treeInputs(flavor string, sums []string, ours []ourPatch) stepcache.Inputs {
+	var in stepcache.Inputs
+	in.Add("prep", prepVersion)
+	in.Add("flavor", flavor)
+	in.AddList("tarballs", sums)
+	in.AddList("patches", patchKeys(ours))
+	return in
 }
 
 func patchKeys(ps []ourPatch) []string {
@@ -259,63 +349,43 @@ func patchNames(ps []ourPatch) []string {
 	return out
 }
 
-// cached returns the finished tree at dir, if there is one.
-func cached(dir string) (Tree, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, stampName))
-	if err != nil {
-		return Tree{}, false
+func (r Request) cache() *stepcache.Cache {
+	if r.Cache != nil {
+		return r.Cache
 	}
-	var t Tree
-	if json.Unmarshal(b, &t) != nil {
-		return Tree{}, false
-	}
-	t.Dir = filepath.Join(dir, "src")
-	if _, err := os.Stat(filepath.Join(t.Dir, "configure")); err != nil {
-		return Tree{}, false
-	}
-	return t, true
+	return &stepcache.Cache{Root: r.CacheDir}
 }
 
-// build makes the tree at <cache>/sources/qemu/<key> by calling fill on a
-// temporary folder (which must leave the tree at <tmp>/src) and renaming
-// it into place.
-func build(req Request, key string, fill func(tmp string) (Tree, error)) (Tree, error) {
-	base := filepath.Join(req.CacheDir, "sources", "qemu")
-	final := filepath.Join(base, key)
-	if t, ok := cached(final); ok {
-		t.Key = key
-		req.say("qemu %s source: reusing %s", t.Version, t.Dir)
-		return t, nil
+// build returns the tree for in from the step cache, making it with fill
+// in a temporary folder (fill must leave the tree at <tmp>/src) when there
+// is none. Two runs preparing the same tree wait for one another; the
+// entry is held until the tree's Entry is released.
+func build(ctx context.Context, req Request, name string, in stepcache.Inputs, fill func(tmp string) (Tree, error)) (Tree, error) {
+	hasConfigure := func(dir string) error {
+		_, err := os.Stat(filepath.Join(dir, "src", "configure"))
+		return err
 	}
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
-	}
-	tmp, err := os.MkdirTemp(base, "."+key+".part-*")
-	if err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+	e, err := req.cache().Do(ctx, Kind, name, in, stepcache.Options{Check: hasConfigure}, func(ctx context.Context, tmp, final, work string) error {
+		t, err := fill(tmp)
+		if err != nil {
+			return err
 		}
-	}()
-	t, err := fill(tmp)
+		t.Requested = req.Release.Version
+		stamp, _ := json.MarshalIndent(t, "", "  ")
+		return os.WriteFile(filepath.Join(tmp, stampName), append(stamp, '\n'), 0o644)
+	})
 	if err != nil {
 		return Tree{}, err
 	}
-	t.Key = key
-	t.Requested = req.Release.Version
-	stamp, _ := json.MarshalIndent(t, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, stampName), append(stamp, '\n'), 0o644); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	t, err := ReadTree(e.Dir)
+	if err != nil {
+		e.Release()
+		return Tree{}, err
 	}
-	os.RemoveAll(final) // an unfinished leftover (no stamp) may be in the way
-	if err := os.Rename(tmp, final); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	t.Key, t.Entry = e.Key, e
+	if e.Hit {
+		req.say("qemu %s source: reusing %s", t.Version, t.Dir)
 	}
-	ok = true
-	t.Dir = filepath.Join(final, "src")
 	return t, nil
 }
 
@@ -358,30 +428,61 @@ func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, e
 		NoDebian: true,
 		Progress: req.Progress,
 	}
-	tarball, err := f.Fetch(ctx, source.Tarball{
+	tb := source.Tarball{
 		Name:   "qemu " + rel.Version,
 		File:   UpstreamFile(rel),
 		SHA256: rel.SHA256,
 		URL:    rel.URL,
-	})
+	}
+	if u := rel.Upstream; u != nil {
+		if tb.URL == "" {
+			tb.URL = u.URL
+		}
+		if u.Signed() {
+			tb.Signature = &source.Signature{URL: u.Signature, KeyFiles: u.KeyFiles, Fingerprints: u.Keys}
+		}
+	}
+	if tb.URL == "" {
+		tb.URL = catalog.TarballURL(rel.Version)
+	}
+	got, err := f.Get(ctx, tb)
 	if err != nil {
 		return Tree{}, err
 	}
-	key := treeKey(append([]string{FlavorUpstream, rel.SHA256}, patchKeys(ours)...)...)
-	return build(req, key, func(tmp string) (Tree, error) {
-		req.say("qemu %s: unpacking %s", rel.Version, filepath.Base(tarball))
-		src := filepath.Join(tmp, "src")
-		if err := extractTo(tarball, filepath.Join(tmp, "x"), src); err != nil {
+	sum := got.SHA256
+	if sum == "" {
+		if sum, err = source.SHA256File(got.Path); err != nil {
 			return Tree{}, err
 		}
-		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
+	}
+	origin := fmt.Sprintf("upstream release tarball %s (sha256 %s)", tb.File, sum)
+	if got.SignedBy != "" {
+		origin = fmt.Sprintf("upstream release tarball %s (sha256 %s; OpenPGP signature by %s checked)", tb.File, sum, got.SignedBy)
+	}
+	in := treeInputs(FlavorUpstream, []string{sum}, ours)
+	t, err := build(ctx, req, "qemu-"+rel.Version, in, func(tmp string) (Tree, error) {
+		req.say("qemu %s: unpacking %s (verified: %s)", rel.Version, filepath.Base(got.Path), got.How())
+		src := filepath.Join(tmp, "src")
+		if err := extractTo(got.Path, filepath.Join(tmp, "x"), src); err != nil {
 			return Tree{}, err
 		}
 		v, err := readVersion(src)
 		if err != nil {
 			return Tree{}, err
 		}
-		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours),
-			Origin: fmt.Sprintf("upstream release tarball %s (sha256 %s)", UpstreamFile(rel), rel.SHA256)}, nil
+		if v != rel.Version {
+			return Tree{}, &WrongRelease{File: tb.File, Want: rel.Version, Got: v}
+		}
+		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
+			return Tree{}, err
+		}
+		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin}, nil
 	})
+	if isWrongRelease(err) && strings.HasPrefix(got.Path, f.CacheDir+string(filepath.Separator)) {
+		os.Remove(got.Path)
+		if got.SigPath != "" {
+			os.Remove(got.SigPath)
+		}
+	}
+	return t, err
 }
