@@ -50,7 +50,7 @@ func Pick(ctx context.Context) error { return targets.Pick(ctx) }
 // Catalog prints the QEMU release catalog: what each release requires of the toolchain and what verifies its upstream tarball. Reads QEMUPACK_FORMAT.
 func Catalog() error { return targets.Catalog() }
 
-// Test runs the whole test suite: installs the tools the tests use (as root on Debian/Ubuntu; elsewhere stops with the command), gathers the real source tarballs some tests build (once, into the cache), then go vet and go test ./... . Reads QEMUPACK_CACHE, QEMUPACK_SETUP, QEMUPACK_TEST_MIRROR.
+// Test runs the whole test suite: installs the tools the tests use (as root on Debian/Ubuntu; elsewhere stops with the command), gathers the real source tarballs some tests build (once, into the cache), then go vet and go test ./... . Reads CROSS_PREFIX, PYTHON, QEMUPACK_CACHE, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMUPACK_TEST_MIRROR.
 func Test(ctx context.Context) error { return targets.Test(ctx) }
 
 // Freshroot proves the README's commands on a fresh Debian 12 machine: each runs as root in its own debootstrap root with only Go, the CA bundle and a clone of HEAD added; prints each one's time, keeps its log, fails when one fails or /etc changed beyond installing packages. Reads QEMUPACK_CACHE, QEMUPACK_FRESH_COMMAND, QEMUPACK_FRESH_KEEP, QEMUPACK_SETUP.

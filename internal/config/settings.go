@@ -80,19 +80,19 @@ var Settings = []Setting{
 			c.Deps = DepsMode(p.oneOf(EnvDeps, string(DepsAuto), []string{"auto", "host", "recipes"}, "host libraries where new enough, recipes for the rest; host; or recipes"))
 		}},
 	{Name: EnvOffline, Meaning: "`1`: no downloads; sources come from the mirror folder or Debian's archive", Default: "probed",
-		Groups: []string{GroupBuild, GroupCatalog, GroupSmoke}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest, GroupCatalog, GroupSmoke}, parse: func(p *parser, c *Config) {
 			c.Offline = p.flag(EnvOffline, "work offline")
 		}},
 	{Name: EnvMirror, Meaning: "a folder of source tarballs (`qemu-X.Y.Z.tar.xz`, the recipes' files)", Default: "none",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Mirror = p.path(EnvMirror, p.get(EnvMirror), true)
 		}},
 	{Name: EnvSuites, Meaning: "Debian/Ubuntu suites read beyond the host's own, e.g. `trixie sid`; `none` for the host's only", Default: "newer stable releases, testing, unstable",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Suites = p.suites(EnvSuites)
 		}},
 	{Name: EnvSysroot, Meaning: "extra mingw sysroots, a path list", Default: "the host's own",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			for _, d := range splitList(p.get(EnvSysroot), string(os.PathListSeparator)) {
 				c.Sysroots = append(c.Sysroots, p.path(EnvSysroot, d, true))
 			}
@@ -113,11 +113,11 @@ var Settings = []Setting{
 			c.CacheKeep = p.count(EnvCacheKeep, 1, 1000, 2)
 		}},
 	{Name: EnvCrossPrefix, Meaning: "the cross tools' prefix", Default: "`x86_64-w64-mingw32-`",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.CrossPrefix = p.or(EnvCrossPrefix, "x86_64-w64-mingw32-")
 		}},
 	{Name: EnvPython, Meaning: "the python for QEMU's build", Default: "the one meson runs with",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Python = p.or(EnvPython, "python3")
 		}},
 	{Name: EnvJobs, Meaning: "parallel compile jobs", Default: "the number of cores",

@@ -18,6 +18,7 @@ import (
 
 	"qemupack/internal/atomicfile"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/host"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
@@ -74,7 +75,8 @@ func SetupHost(ctx context.Context, cfg config.Config, ho host.Options, out io.W
 // set, which is used as it is) with the tarballs of Recipes, under the
 // names Debian gives them (<pkg>_<version>.orig.tar.*), each verified
 // against its recipe's sha256. They come the way the deps step gets them:
-// the cache, QEMUPACK_MIRROR, upstream, or Debian's source package.
+// the cache, QEMUPACK_MIRROR, upstream, or Debian's source package through
+// the private apt tree.
 func Inputs(ctx context.Context, cfg config.Config, f *source.Fetcher, out io.Writer) ([]string, error) {
 	if cfg.TestMirror != "" {
 		return []string{MirrorEnv + "=" + cfg.TestMirror}, nil
@@ -85,11 +87,13 @@ func Inputs(ctx context.Context, cfg config.Config, f *source.Fetcher, out io.Wr
 		return nil, err
 	}
 	if f == nil {
+		say := func(s string) { fmt.Fprintln(out, "test inputs: "+s) }
 		f = &source.Fetcher{
 			CacheDir: filepath.Join(cfg.CacheDir, "sources"),
 			Mirror:   cfg.Mirror,
 			Offline:  cfg.Offline,
-			Progress: func(s string) { fmt.Fprintln(out, "test inputs: "+s) },
+			Debian:   debianArchive(cfg, say),
+			Progress: say,
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -110,6 +114,23 @@ func Inputs(ctx context.Context, cfg config.Config, f *source.Fetcher, out io.Wr
 		fmt.Fprintf(out, "test inputs: %s in %s\n", MirrorName(t), dir)
 	}
 	return []string{MirrorEnv + "=" + dir}, nil
+}
+
+// debianArchive gets Debian source packages through the private apt tree
+// under the cache (verified by apt against the archive's keyring; no
+// deb-src on the system needed), opened only when a tarball is wanted.
+func debianArchive(cfg config.Config, say func(string)) source.DebianFunc {
+	var tree *debian.Tree
+	return func(ctx context.Context, pkg, sha256, dir string) (map[string]string, error) {
+		if tree == nil {
+			t, err := debian.Open(ctx, cfg.CacheDir, debian.Options{Suites: cfg.Suites, Progress: say})
+			if err != nil {
+				return nil, err
+			}
+			tree = t
+		}
+		return tree.DownloadSourceFile(ctx, pkg, sha256, dir)
+	}
 }
 
 // Tarballs are the tarballs of Recipes, read from the checkout's recipes.
