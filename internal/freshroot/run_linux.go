@@ -114,7 +114,10 @@ func Run(ctx context.Context, o Options, command string) (res Result, err error)
 	note("running, with only %s in the environment: %s", strings.Join(InnerEnv(), " "), strings.Join(args, " "))
 	start := time.Now()
 	res.ExitErr = o.runInside(ctx, res.Root, args, func(line string) {
-		fmt.Fprintln(logf, line)
+		// The log's lines carry the time since the command started, so
+		// a slow part shows where it was.
+		d := time.Since(start).Round(time.Second)
+		fmt.Fprintf(logf, "%02d:%02d %s\n", int(d.Minutes()), int(d.Seconds())%60, line)
 		if o.Output != nil {
 			o.Output(command, line)
 		}
