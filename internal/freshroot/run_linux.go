@@ -172,7 +172,8 @@ func debArch(goarch string) string {
 
 // base returns the cache entry holding the base tarball, making it with
 // debootstrap when there is none. The month is an input, so a base is
-// made again once a month and a "fresh machine" has current packages.
+// made again once a month and a "fresh machine" has current packages;
+// old bases go the way of every cache entry (QEMUPACK_CACHE_KEEP).
 func (o Options) base(ctx context.Context) (*stepcache.Entry, error) {
 	var in stepcache.Inputs
 	in.Add("suite", o.Base.Suite).Add("mirror", o.Base.Mirror).Add("variant", o.Base.Variant).Add("arch", o.Base.Arch)
@@ -371,7 +372,13 @@ func cleanLeftovers(o Options, roots string) error {
 	for _, e := range ents {
 		dir := filepath.Join(roots, e.Name())
 		if o.Keep {
-			o.say("freshroot: an earlier root is still in %s (QEMUPACK_FRESH_KEEP=1 leaves them; remove them when done)", dir)
+			// Kept for a look inside, but never with the host's /dev
+			// mounted in it, where a plain rm -rf would reach.
+			killInside(dir)
+			if err := unmountAll(dir); err != nil {
+				return err
+			}
+			o.say("freshroot: an earlier root is still in %s (QEMUPACK_FRESH_KEEP=1 leaves them; nothing is mounted in it, remove it when done)", dir)
 			continue
 		}
 		o.say("freshroot: removing the earlier root %s", dir)

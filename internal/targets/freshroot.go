@@ -31,7 +31,7 @@ func Freshroot(ctx context.Context) error {
 		say("freshroot: installed %s", strings.Join(installed, " "))
 	}
 	o := freshroot.Options{
-		Cache:    &stepcache.Cache{Root: cfg.CacheDir, Keep: 1, Log: func(s string) { say("%s", s) }},
+		Cache:    &stepcache.Cache{Root: cfg.CacheDir, Log: func(s string) { say("%s", s) }},
 		Dir:      filepath.Join(cfg.CacheDir, "freshroot"),
 		Checkout: cfg.Root,
 		Keep:     cfg.Fresh.Keep,
