@@ -251,6 +251,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolBison, "bison", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolFlex, "flex", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},
+		{ToolPatch, "patch", []string{"--version"}, true, "applies Debian's and our patches to QEMU and the libraries"},
 	}
 	for _, s := range specs {
 		t := r.probeTool(ctx, s)

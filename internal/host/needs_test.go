@@ -93,7 +93,7 @@ func TestSetupForTests(t *testing.T) {
 	}
 	data, _ := os.ReadFile(log)
 	got := strings.Fields(string(data))
-	for _, p := range []string{"wine", "wine64", "nsis", "nsis-common", "osslsigncode", "shellcheck", "genisoimage", "qemu-utils", "git", "patch", "binutils-mingw-w64-x86-64"} {
+	for _, p := range []string{"wine", "wine64", "nsis", "nsis-common", "osslsigncode", "shellcheck", "genisoimage", "qemu-utils", "git", "binutils-mingw-w64-x86-64"} {
 		if !contains(got, p) {
 			t.Errorf("apt-get install lacks %s: %q", p, data)
 		}

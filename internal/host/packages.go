@@ -15,6 +15,7 @@ const (
 	ToolBison      = "bison"
 	ToolFlex       = "flex"
 	ToolMake       = "make"
+	ToolPatch      = "patch" // applies Debian's and our patches to QEMU and the libraries
 )
 
 // Libraries QEMU needs from the mingw sysroot, by pkg-config module
@@ -47,13 +48,13 @@ func ToolPackage(f Family, tool, triplet string) string {
 // "-" follows the family's mingw package prefix for the architecture.
 var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
-		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch"},
 	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
-		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch"},
 }
 
 // LibraryPackage is the package that puts a library's .pc file into the
