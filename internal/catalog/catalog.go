@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"sort"
 	"strings"
@@ -151,7 +152,7 @@ func resolve(path string, rs []Release) error {
 				bad("inherits %s, whose own files were not read either: name a release that was", r.Inherits)
 			case Series(base.Version) != Series(r.Version):
 				bad("inherits %s of another series: only a release of its own series (%s) will do", r.Inherits, Series(r.Version))
-			case !less(base.Version, r.Version):
+			case !qversion.Less(base.Version, r.Version):
 				bad("inherits %s, which is not older", r.Inherits)
 			default:
 				r.requirements(base)
@@ -166,12 +167,6 @@ func resolve(path string, rs []Release) error {
 		return fmt.Errorf("catalog %s: %s", path, strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-func less(a, b string) bool {
-	va, ea := version.NewVersion(a)
-	vb, eb := version.NewVersion(b)
-	return ea == nil && eb == nil && va.LessThan(vb)
 }
 
 // SortNewestFirst orders releases by version, newest first.
@@ -201,7 +196,7 @@ func validate(path string, rs []Release) error {
 			bad("version is not a version number")
 			continue
 		}
-		if IsPrerelease(r.Version) {
+		if qversion.IsPrerelease(r.Version) {
 			bad("is a release candidate; the catalog holds releases only")
 		}
 		if seen[r.Version] {

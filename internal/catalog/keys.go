@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"strings"
 
@@ -45,7 +46,7 @@ func (k SigningKey) Path() string { return k.path }
 
 // Signs says whether this key signs release v.
 func (k SigningKey) Signs(v string) bool {
-	pv, err := Normalize(v)
+	pv, err := qversion.Normalize(v)
 	if err != nil || pv.Prerelease() != "" {
 		return false
 	}

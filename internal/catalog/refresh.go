@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"sort"
 	"strings"
@@ -122,7 +123,7 @@ func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
 			problems = append(problems, fmt.Sprintf("%s: %v", p, err))
 			continue
 		}
-		if IsPrerelease(r.Version) {
+		if qversion.IsPrerelease(r.Version) {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s is a release candidate", p, r.Version))
 			continue
 		}
@@ -262,7 +263,7 @@ func download(ctx context.Context, o RefreshOptions, have map[string]Release, lo
 	for _, m := range reIndexTarball.FindAllStringSubmatch(string(index), -1) {
 		v := m[1]
 		pv, err := version.NewVersion(v)
-		if err != nil || seen[v] || IsPrerelease(v) || pv.LessThan(oldest) {
+		if err != nil || seen[v] || qversion.IsPrerelease(v) || pv.LessThan(oldest) {
 			continue
 		}
 		seen[v] = true

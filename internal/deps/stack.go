@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"sort"
 	"strings"
 	"sync"
@@ -172,7 +173,7 @@ func hostMinOf(r recipe.Recipe, picked map[string]string) string {
 	min, named := "", false
 	for m := range r.Provides {
 		if v, ok := picked[m]; ok {
-			if !named || !atLeast(min, v) {
+			if !named || !qversion.AtLeast(min, v) {
 				min = v
 			}
 			named = true
@@ -203,7 +204,7 @@ func hostHas(ctx context.Context, tc Toolchain, r recipe.Recipe, picked map[stri
 	min := hostMinOf(r, picked)
 	for _, m := range sortedKeys(r.Provides) {
 		v := tc.HostModule(ctx, m)
-		if v == "" || !atLeast(v, min) {
+		if v == "" || !qversion.AtLeast(v, min) {
 			return h, false
 		}
 		h.modules[m] = v

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/go-version"
-
 	"qemupack/internal/host"
 	"qemupack/internal/run"
 )
@@ -102,18 +100,4 @@ func (t Toolchain) HostModule(ctx context.Context, module string) string {
 		return ""
 	}
 	return strings.TrimSpace(out)
-}
-
-// atLeast compares versions loosely ("1.2.13" >= "1.2.11"); an empty min
-// is met by any version, as in pick.
-func atLeast(have, min string) bool {
-	if min == "" {
-		return true
-	}
-	h, err1 := version.NewVersion(have)
-	m, err2 := version.NewVersion(min)
-	if err1 != nil || err2 != nil {
-		return have == min
-	}
-	return h.GreaterThanOrEqual(m)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"strings"
 
 	"qemupack/internal/config"
@@ -70,7 +71,7 @@ func FindDebianSource(ctx context.Context, archive DebianArchive, cacheDir strin
 			continue
 		}
 		d := debian.QEMUSource{SourcePkg: sp, Upstream: up}
-		if installedDeb == sp.Version && sameSeries(installedLevel, up) {
+		if installedDeb == sp.Version && qversion.SameSeries(installedLevel, up) {
 			d.Level = installedLevel
 			d.LevelFrom = "the installed qemu-system-x86_64, built from this source version, says " + installedLevel
 		} else {
@@ -102,9 +103,4 @@ func inCache(cacheDir string, sp debian.SourcePkg) bool {
 		}
 	}
 	return true
-}
-
-func sameSeries(a, b string) bool {
-	pa, pb := strings.SplitN(a, ".", 3), strings.SplitN(b, ".", 3)
-	return len(pa) >= 2 && len(pb) >= 2 && pa[0] == pb[0] && pa[1] == pb[1]
 }

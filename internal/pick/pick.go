@@ -9,6 +9,7 @@ package pick
 
 import (
 	"fmt"
+	"qemupack/internal/qversion"
 	"sort"
 	"strings"
 
@@ -178,7 +179,7 @@ func CheckConstraint(rs []catalog.Release, c version.Constraints) error {
 	}
 	var all []string
 	for _, r := range rs {
-		if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+		if qversion.IsPrerelease(r.Version) || qversion.IsPrerelease(r.Version) {
 			continue
 		}
 		all = append(all, r.Version)
@@ -213,22 +214,13 @@ func listBySeries(vs []string) string {
 	}
 	var b []string
 	for _, s := range out {
-		sort.Slice(s.vs, func(i, j int) bool { return less(s.vs[i], s.vs[j]) })
+		sort.Slice(s.vs, func(i, j int) bool { return qversion.Less(s.vs[i], s.vs[j]) })
 		b = append(b, fmt.Sprintf("%s (%s)", s.name, strings.Join(s.vs, " ")))
 	}
 	if len(b) == 0 {
 		return "no releases"
 	}
 	return strings.Join(b, ", ")
-}
-
-func less(a, b string) bool {
-	va, ea := version.NewVersion(a)
-	vb, eb := version.NewVersion(b)
-	if ea != nil || eb != nil {
-		return a < b
-	}
-	return va.LessThan(vb)
 }
 
 // Decide judges every release and picks one. It touches nothing outside
@@ -356,9 +348,9 @@ func whyNothing(vs []Verdict, cons string) string {
 
 func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	v := Verdict{Version: r.Version, release: r, Reasons: []string{}}
-	if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+	if qversion.IsPrerelease(r.Version) || qversion.IsPrerelease(r.Version) {
 		v.Candidate = true
-		if of := candidateOf(r.Version); of != "" {
+		if of := qversion.CandidateOf(r.Version); of != "" {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("release candidate of %s (QEMU numbers candidates X.Y.9N): never picked", of))
 		} else {
 			v.Reasons = append(v.Reasons, "release candidate: never picked")
@@ -406,19 +398,6 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	return v
 }
 
-// atLeast says whether have >= min; an empty min is met by any version.
-func atLeast(have, min string) bool {
-	if min == "" {
-		return true
-	}
-	h, err1 := version.NewVersion(have)
-	m, err2 := version.NewVersion(min)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return !h.LessThan(m)
-}
-
 func fix(t host.Tool, f host.Family) string {
 	if cmd := host.InstallCommand(f, []string{t.Package}); cmd != "" {
 		return " (" + cmd + ")"
@@ -442,13 +421,13 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string
 	switch {
 	case !py.OK():
 		blockers = append(blockers, fmt.Sprintf("python missing%s", fix(pyTool, f)))
-	case !atLeast(py.Version, r.PythonMin):
-		blockers = append(blockers, fmt.Sprintf("python %s < %s required", shortVer(py.Version), r.PythonMin))
+	case !qversion.AtLeast(py.Version, r.PythonMin):
+		blockers = append(blockers, fmt.Sprintf("python %s < %s required", qversion.Series(py.Version), r.PythonMin))
 	}
 	if r.MesonMin != "" {
 		m := h.Tool(host.ToolMeson)
 		switch {
-		case m.Found() && atLeast(m.Version, r.MesonMin):
+		case m.Found() && qversion.AtLeast(m.Version, r.MesonMin):
 		case r.MesonBundled && m.Found():
 			notes = append(notes, fmt.Sprintf("uses its bundled meson (host meson %s < %s)", m.Version, r.MesonMin))
 		case r.MesonBundled:
@@ -490,14 +469,6 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string
 	return blockers, notes, deps
 }
 
-func shortVer(v string) string {
-	parts := strings.Split(v, ".")
-	if len(parts) > 2 {
-		return parts[0] + "." + parts[1]
-	}
-	return v
-}
-
 func covered(module string) bool {
 	for _, m := range RecipeCovered {
 		if m == module {
@@ -515,7 +486,7 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 	if min != "" {
 		req = " " + min
 	}
-	hostOK := lib.Found() && atLeast(lib.Version, min)
+	hostOK := lib.Found() && qversion.AtLeast(lib.Version, min)
 	if mode == config.DepsHost || (mode == config.DepsAuto && hostOK) {
 		if hostOK {
 			d.From, d.Version, d.PCFile = "host", lib.Version, lib.PCFile
@@ -543,7 +514,7 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 	}
 	if v, ok := in.Recipes[module]; ok {
 		d.Version = v
-		if !atLeast(v, min) {
+		if !qversion.AtLeast(v, min) {
 			return d, fmt.Sprintf("%s: our recipe builds %s < %s required%s", module, v, min, why), ""
 		}
 		if mode == config.DepsAuto {

@@ -35,7 +35,11 @@ const demoH = "int demo(void);\n"
 const demoMakefile = "" +
 	"libdemo-1.dll: demo.c demo.h\n\t$(CROSS)gcc -O2 -shared -o $@ demo.c -Wl,--out-implib,libdemo.dll.a -Wl,--no-insert-timestamp\n" +
 	"install: libdemo-1.dll\n\tmkdir -p $(DEST)/bin $(DEST)/lib $(DEST)/include\n\tcp libdemo-1.dll $(DEST)/bin/\n\tcp libdemo.dll.a $(DEST)/lib/\n\tcp demo.h $(DEST)/include/\n"
-const qemuC = "#include <stdio.h>\n#include <demo.h>\nint main(void) { printf(\"QEMU emulator version 0.0.1 %d\\n\", demo()); return 0; }\n"
+
+// qemuC is the "QEMU" program of a version.
+func qemuC(version string) string {
+	return "#include <stdio.h>\n#include <demo.h>\nint main(void) { printf(\"QEMU emulator version " + version + " %d\\n\", demo()); return 0; }\n"
+}
 
 // smallCheckout makes a checkout with the demo recipe and a mirror folder
 // holding its tarball.
@@ -67,9 +71,9 @@ func smallCheckout(t *testing.T) (root, mirror string) {
 	return root, mirror
 }
 
-// smallSteps are the small job's steps: probe, deps and bundle are the
-// real ones.
-func smallSteps() []Step {
+// smallSteps are the small job's steps for a "QEMU" version: probe, deps,
+// bundle and release are the real ones.
+func smallSteps(version string) []Step {
 	byName := map[string]Step{}
 	for _, s := range Steps {
 		byName[s.Name] = s
@@ -77,20 +81,22 @@ func smallSteps() []Step {
 	fakePick := Step{Name: "pick", Needs: []string{"probe"}, Doc: "x", Run: func(ctx context.Context, r *Run) error { return nil }}
 	deps := byName["deps"]
 	deps.Needs = []string{"pick"}
-	build := Step{Name: "build", Needs: []string{"deps"}, Doc: "x", Run: smallBuild}
+	build := Step{Name: "build", Needs: []string{"deps"}, Doc: "x", Run: func(ctx context.Context, r *Run) error { return smallBuild(ctx, r, version) }}
 	bundle := byName["bundle"]
-	return []Step{byName["probe"], fakePick, deps, build, bundle}
+	release := byName["release"]
+	release.Needs = []string{"bundle"}
+	return []Step{byName["probe"], fakePick, deps, build, bundle, release}
 }
 
 // smallBuild compiles the "QEMU" program against the stack, as a step
 // cache entry like the real build.
-func smallBuild(ctx context.Context, r *Run) error {
+func smallBuild(ctx context.Context, r *Run, version string) error {
 	var in stepcache.Inputs
-	in.Add("program", qemuC)
+	in.Add("program", qemuC(version))
 	in.Add("stack", r.Deps.Dir)
-	e, err := r.Cache.Do(ctx, xbuild.Kind, "qemu-0.0.1", in, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
+	e, err := r.Cache.Do(ctx, xbuild.Kind, "qemu-"+version, in, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
 		src := filepath.Join(work, "qemu.c")
-		os.WriteFile(src, []byte(qemuC), 0o644)
+		os.WriteFile(src, []byte(qemuC(version)), 0o644)
 		os.MkdirAll(filepath.Join(tmp, "stage"), 0o755)
 		out, err := exec.CommandContext(ctx, r.Config.CrossPrefix+"gcc", "-O2", "-o", filepath.Join(tmp, "stage", "qemu-system-x86_64.exe"), src,
 			"-I"+filepath.Join(r.Deps.Dir, "include"), "-L"+filepath.Join(r.Deps.Dir, "lib"), "-ldemo", "-Wl,--no-insert-timestamp").CombinedOutput()
@@ -103,8 +109,9 @@ func smallBuild(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.hold(e)
-	r.Build = xbuild.Result{StageDir: filepath.Join(e.Dir, "stage"), Version: "0.0.1", Flavor: "upstream", SourceOrigin: "a test program",
+	r.Build = xbuild.Result{StageDir: filepath.Join(e.Dir, "stage"), Version: version, Flavor: "upstream", SourceOrigin: "a test program",
 		Exes: []string{"qemu-system-x86_64.exe"}, LicenseFiles: map[string]string{"QEMU": filepath.Join(r.Config.Root, "COPYING")}}
+	r.Source.SourceURL, r.Source.SourceSHA256 = "https://example.invalid/qemu-"+version+".tar.xz", strings.Repeat("0", 64)
 	return nil
 }
 
@@ -117,7 +124,7 @@ func TestMain(m *testing.M) {
 		if err == nil {
 			r := New(cfg, os.Stdout)
 			r.Want = []string{"demo"}
-			err = r.runSteps(context.Background(), smallSteps(), "bundle")
+			err = r.runSteps(context.Background(), smallSteps("0.0.1"), "bundle")
 			r.Close()
 			if err == nil {
 				fmt.Printf("archive %s %s\n", r.Bundle.Archive.Path, r.Bundle.Archive.SHA256)
@@ -195,5 +202,37 @@ func TestTwoRunsOnOneCache(t *testing.T) {
 	}
 	if got, _ := checksum.File(filepath.Join(dist, "qemu-0.0.1-win64.zip")); got != sums[0] {
 		t.Fatalf("dist's archive is %s, the runs made %s", got, sums[0])
+	}
+}
+
+// A cache holding the builds of two versions: each run's release is made
+// from the build that run made (before the pipeline, release took the
+// newest build by modification time, and a cache hit does not touch it).
+func TestReleaseUsesThisRunsBuild(t *testing.T) {
+	root, mirror := smallCheckout(t)
+	cache, dist := t.TempDir(), t.TempDir()
+	env := map[string]string{config.EnvCache: cache, config.EnvDist: dist, config.EnvMirror: mirror, config.EnvOffline: "1", config.EnvJobs: "1"}
+	cfg, err := config.FromEnv(root, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"0.0.1", "0.0.2", "0.0.1"} {
+		r := New(cfg, nil)
+		r.Want = []string{"demo"}
+		r.Release.Zip = true
+		err := r.runSteps(context.Background(), smallSteps(v), "release")
+		r.Close()
+		if err != nil {
+			t.Fatalf("release of %s: %v", v, err)
+		}
+		for _, f := range []string{r.Outputs.Zip, r.Outputs.Installer, r.Outputs.SBOM} {
+			if !strings.Contains(filepath.Base(f), "qemu-"+v+"-win64") {
+				t.Fatalf("the run that built %s released %s", v, f)
+			}
+		}
+		sbom, err := os.ReadFile(r.Outputs.SBOM)
+		if err != nil || !strings.Contains(string(sbom), "qemu-"+v+".tar.xz") {
+			t.Fatalf("the SBOM of %s does not name its source: %v", v, err)
+		}
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"qemupack/internal/bundle"
-	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/deps"
 	"qemupack/internal/host"
 	"qemupack/internal/pick"
@@ -277,10 +277,10 @@ func releaseFiles(ctx context.Context, r *Run) error {
 		return err
 	}
 	spec := r.Bundle.Spec
-	releases, _ := catalog.LoadFrom(c.Root)
-	deb := &sbom.Debian{}
+	deb := &sbom.Debian{Sources: r.dscOf}
 	b := r.Build
-	qemu, err := release.QEMUComponent(ctx, release.QEMUSource{Version: b.Version, FullVersion: b.FullVersion(), Origin: b.SourceOrigin, Patches: b.Patches}, releases, c.Root, deb)
+	qemu, err := release.QEMUComponent(release.QEMUSource{Version: b.Version, FullVersion: b.FullVersion(), Origin: b.SourceOrigin, Patches: b.Patches,
+		URL: r.Source.SourceURL, SHA256: r.Source.SourceSHA256, Debian: r.Source.Flavor == qemusrc.FlavorDebian}, c.Root)
 	if err != nil {
 		return err
 	}
@@ -330,4 +330,25 @@ func (w lineWriter) Write(p []byte) (int, error) {
 		w.r.Line(l)
 	}
 	return len(p), nil
+}
+
+// dscOf finds a Debian source package's .dsc (URL and sha256) in the
+// private apt tree pick read: the SBOM's source of a host package's DLL.
+func (r *Run) dscOf(ctx context.Context, pkg, version string) (string, string) {
+	t := r.Pick.DebianTree()
+	if t == nil {
+		return "", ""
+	}
+	srcs, err := t.SourceVersions(ctx, pkg)
+	if err != nil {
+		return "", ""
+	}
+	for _, s := range srcs {
+		if s.Version == version {
+			if f, ok := s.Find(debian.ReDsc); ok {
+				return f.URL, f.SHA256
+			}
+		}
+	}
+	return "", ""
 }

@@ -6,21 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"strings"
 
 	"qemupack/internal/debian"
 	"qemupack/internal/source"
 )
-
-// majorMinor returns "7.2" of "7.2.22".
-func majorMinor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return v
-	}
-	return parts[0] + "." + parts[1]
-}
 
 // debianPackage is a Debian source package, fetched and verified.
 type debianPackage struct {
@@ -48,7 +40,7 @@ func chooseDebian(ctx context.Context, req Request, pkg string) (debian.SourcePk
 	var tried []string
 	for _, v := range vs {
 		up, err := debian.UpstreamOfDebian(v.Version)
-		if err != nil || majorMinor(up) != majorMinor(req.Release.Version) {
+		if err != nil || qversion.Series(up) != qversion.Series(req.Release.Version) {
 			continue
 		}
 		if err := req.Debian.Served(ctx, v); err != nil {
@@ -61,7 +53,7 @@ func chooseDebian(ctx context.Context, req Request, pkg string) (debian.SourcePk
 	for _, v := range vs {
 		have = append(have, v.Version+" ("+v.Suite+")")
 	}
-	msg := fmt.Sprintf("no suite lists a source package %s of QEMU %s.x (they list %s)", pkg, majorMinor(req.Release.Version), strings.Join(have, ", "))
+	msg := fmt.Sprintf("no suite lists a source package %s of QEMU %s.x (they list %s)", pkg, qversion.Series(req.Release.Version), strings.Join(have, ", "))
 	if len(tried) > 0 {
 		msg += "; passed over: " + strings.Join(tried, "; ")
 	}
@@ -81,9 +73,9 @@ func fetchDebian(ctx context.Context, req Request, pkg string) (debianPackage, e
 	dp.src = sp
 	if up, err := debian.UpstreamOfDebian(sp.Version); err != nil {
 		return dp, err
-	} else if majorMinor(up) != majorMinor(req.Release.Version) {
+	} else if qversion.Series(up) != qversion.Series(req.Release.Version) {
 		return dp, fmt.Errorf("Debian's source package %s %s (%s) is QEMU %s, not a %s release as asked (pick a %s.x release, or give the upstream tarball through QEMUPACK_MIRROR)",
-			pkg, sp.Version, sp.Suite, up, majorMinor(req.Release.Version), majorMinor(up))
+			pkg, sp.Version, sp.Suite, up, qversion.Series(req.Release.Version), qversion.Series(up))
 	}
 	pick := func(re *regexp.Regexp, what string) (debian.File, error) {
 		if f, ok := sp.Find(re); ok {
@@ -201,7 +193,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: applying %d Debian patches", version, len(entries))
 		for _, e := range entries {
 			p := filepath.Join(debDir, "patches", e.Name)
-			if err := applyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
+			if err := source.ApplyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
 				return Tree{}, err
 			}
 		}
@@ -219,8 +211,10 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 			return Tree{}, fmt.Errorf("debian source %s: the patched VERSION says %s, the series said %s", pkg, got, version)
 		}
 		chosen := dp.src
+		dsc, _ := chosen.Find(debian.ReDsc)
 		return Tree{
 			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours), Debian: &chosen,
+			SourceURL: dsc.URL, SourceSHA256: dsc.SHA256,
 			Origin: fmt.Sprintf("Debian source package %s %s: the repack of QEMU %s plus Debian's %d patches (bringing it to %s)",
 				pkg, where, base, len(entries), version),
 		}, nil

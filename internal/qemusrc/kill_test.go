@@ -88,12 +88,25 @@ func TestKilledPreparationIsNotReused(t *testing.T) {
 	killed := false
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "unpacking") {
-			time.Sleep(300 * time.Millisecond) // in the middle of the big files
+			// Kill once the first big files are out, whatever the
+			// machine's speed: in the middle of the unpacking.
+			deadline := time.Now().Add(time.Minute)
+			for time.Now().Before(deadline) {
+				// The extractor's temp folder beside its destination.
+				if m, _ := filepath.Glob(filepath.Join(cache, Kind, ".tmp", "*", ".x.part-*", "qemu-9.9.2", "blobs", "b02.bin")); len(m) > 0 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			cmd.Process.Signal(syscall.SIGKILL)
 			killed = true
 			break
 		}
 	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
 	cmd.Wait()
 	if !killed {
 		t.Fatal("the preparing process ended before it could be killed")

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -28,7 +27,6 @@ import (
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/debian"
-	"qemupack/internal/run"
 	"qemupack/internal/source"
 	"qemupack/internal/stepcache"
 )
@@ -41,7 +39,7 @@ const (
 
 // prepVersion changes whenever the way trees are made changes, so old
 // cached trees are not reused by a newer qemupack.
-const prepVersion = "qemusrc-1"
+const prepVersion = "qemusrc-2"
 
 // Request says which release to prepare and where things may come from.
 type Request struct {
@@ -82,6 +80,10 @@ type Tree struct {
 	// from: version, suite, and its files (the .dsc's URL and sha256 are
 	// what a bill of materials names).
 	Debian *debian.SourcePkg `json:"debian,omitempty"`
+	// SourceURL and SourceSHA256 name what the tree was made from, for a
+	// bill of materials: the upstream tarball, or a Debian tree's .dsc.
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 
 	// Entry is the step cache entry holding the tree, held until released
 	// (the pipeline releases it when its run ends).
@@ -266,49 +268,6 @@ func OurPatches(root, version string) ([]ourPatch, error) {
 	return out, nil
 }
 
-// PatchError says which patch did not apply.
-type PatchError struct {
-	Patch  string // file name of the patch
-	Origin string // "ours" (patches/qemu/<version>) or "debian"
-	Err    error
-}
-
-func (e *PatchError) Error() string {
-	what := "patch " + e.Patch
-	if e.Origin == "debian" {
-		what = "Debian patch " + e.Patch
-	}
-	return fmt.Sprintf("%s does not apply: %v", what, e.Err)
-}
-
-func (e *PatchError) Unwrap() error { return e.Err }
-
-// applyPatch applies one patch file to tree with patch(1). A patch that
-// does not apply cleanly returns a *PatchError naming it.
-func applyPatch(ctx context.Context, tree, file string, strip int, origin, logPath string) error {
-	if _, err := exec.LookPath("patch"); err != nil {
-		return fmt.Errorf("the patch program is missing (Debian: apt-get install patch; Cygwin: the patch package)")
-	}
-	err := run.Run(ctx, run.Cmd{
-		Args:      []string{"patch", fmt.Sprintf("-p%d", strip), "--batch", "--forward", "--no-backup-if-mismatch", "-i", file},
-		Dir:       tree,
-		Env:       run.Environ("LC_ALL=C"),
-		Log:       logPath,
-		TailLines: 12,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		var re *run.Error
-		if errors.As(err, &re) {
-			err = fmt.Errorf("%v\n%s", re.Err, re.Tail)
-		}
-		return &PatchError{Patch: filepath.Base(file), Origin: origin, Err: err}
-	}
-	return nil
-}
-
 // readVersion reads the VERSION file of a tree.
 func readVersion(tree string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(tree, "VERSION"))
@@ -414,9 +373,8 @@ func applyOurs(ctx context.Context, tree string, ours []ourPatch, logDir string)
 // isPatchError tells a patch that does not apply (the source itself was
 // fine, so no other source should be tried) from other failures.
 func isPatchError(err error) bool {
-	var a *PatchError
-	var b *source.PatchError
-	return errors.As(err, &a) || errors.As(err, &b)
+	var pe *source.PatchError
+	return errors.As(err, &pe)
 }
 
 func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, error) {
@@ -476,7 +434,7 @@ func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, e
 		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
 			return Tree{}, err
 		}
-		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin}, nil
+		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin, SourceURL: tb.URL, SourceSHA256: sum}, nil
 	})
 	if isWrongRelease(err) && strings.HasPrefix(got.Path, f.CacheDir+string(filepath.Separator)) {
 		os.Remove(got.Path)
