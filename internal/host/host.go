@@ -294,6 +294,12 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		}
 	}
 	r.Tools = slices.Insert(r.Tools, 3, pyTool) // after meson, as users read them
+	// QEMU 8.1 and later configure inside a python venv, made with venv
+	// and ensurepip, which Debian ships apart from python3 itself.
+	if pkg := venvPackage[r.Family]; pkg != "" && r.BuildPython.OK() && !r.BuildPython.Venv && systemPython(r.BuildPython) {
+		r.Missing = append(r.Missing, Missing{What: "python venv and ensurepip for " + orPath(r.BuildPython), Package: pkg,
+			Why: "QEMU 8.1 and later run their configure in a python venv"})
+	}
 
 	// Sysroots: the user's first (they were named on purpose), then the host's own.
 	for _, dir := range cfg.Sysroots {
@@ -612,6 +618,16 @@ func ChoosePython(userSet bool, configure Python, meson *Python) (Python, string
 		return configure, fmt.Sprintf("python3 on PATH (%s, Python %s): no host meson to match; releases that bundle meson run it with this python", orPath(configure), configure.Version)
 	}
 	return configure, "no usable python: " + configure.Problem
+}
+
+// venvPackage is the package that adds venv and ensurepip to the
+// system's python3, where the family splits them off.
+var venvPackage = map[Family]string{Debian: "python3-venv"}
+
+// systemPython says whether the interpreter is the distribution's own
+// (/usr/bin/python3), which its package manager can complete.
+func systemPython(p Python) bool {
+	return strings.HasPrefix(p.Path, "/usr/bin/") || strings.HasPrefix(p.Executable, "/usr/bin/")
 }
 
 func orPath(p Python) string {
