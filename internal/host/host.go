@@ -296,8 +296,10 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 	r.Tools = slices.Insert(r.Tools, 3, pyTool) // after meson, as users read them
 	// QEMU 8.1 and later configure inside a python venv, made with venv
 	// and ensurepip, which Debian ships apart from python3 itself.
-	if pkg := venvPackage[r.Family]; pkg != "" && r.BuildPython.OK() && !r.BuildPython.Venv && systemPython(r.BuildPython) {
-		r.Missing = append(r.Missing, Missing{What: "python venv and ensurepip for " + orPath(r.BuildPython), Package: pkg,
+	// With no python at all, the system's python3 is what gets installed:
+	// its venv package goes with it.
+	if pkg := venvPackage[r.Family]; pkg != "" && !userPython && (!r.BuildPython.OK() || !r.BuildPython.Venv && systemPython(r.BuildPython)) {
+		r.Missing = append(r.Missing, Missing{What: "python venv and ensurepip", Package: pkg,
 			Why: "QEMU 8.1 and later run their configure in a python venv"})
 	}
 

@@ -195,3 +195,57 @@ esac`)
 		}
 	}
 }
+
+// On a fresh machine there is no python at all: python3 and its venv
+// package are installed together (a second probe after the install would
+// find ensurepip missing, with nothing left to install it).
+func TestNoPythonInstallsVenvToo(t *testing.T) {
+	h := hosttest.New(t)
+	h.Tool("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc (GCC) 12-win32")
+	r, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := r.InstallCommand()
+	if !strings.Contains(cmd, " python3 ") || !strings.Contains(cmd, " python3-venv") {
+		t.Errorf("install command %q lacks python3 and python3-venv", cmd)
+	}
+}
+
+// Complete installs in rounds: what only shows after the first install
+// is installed in the second; what an install does not bring is an error
+// naming it.
+func TestCompleteInRounds(t *testing.T) {
+	h, log := completeHost(t)
+	os.Remove(filepath.Join(h.Bin, "ninja"))
+	ninja := filepath.Join(h.Bin, "ninja")
+	flex := filepath.Join(h.Bin, "flex")
+	// The fake apt-get makes the programs of the packages it is given;
+	// installing ninja-build takes flex away (as if it had replaced it).
+	h.Script("apt-get", `echo "$*" >> `+log+`
+for p in "$@"; do case "$p" in
+ninja-build) printf '#!/bin/sh\necho 1.11.1\n' > `+ninja+`; /bin/chmod +x `+ninja+`; /bin/rm -f `+flex+` ;;
+flex) printf '#!/bin/sh\necho flex 2.6.4\n' > `+flex+`; /bin/chmod +x `+flex+` ;;
+esac; done`)
+	opts := h.Options()
+	opts.IsRoot = func() bool { return true }
+	probe := func() (host.Report, error) { return host.Probe(context.Background(), cfgFor(t, h), opts) }
+	r, _ := probe()
+	final, installed, err := host.Complete(context.Background(), r, probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(log)
+	if strings.Join(installed, " ") != "ninja-build flex" || len(final.Missing) != 0 ||
+		strings.TrimSpace(string(data)) != "install -y -q --no-install-recommends ninja-build\ninstall -y -q --no-install-recommends flex" {
+		t.Errorf("installed %v, missing %v; apt-get saw:\n%s", installed, final.Missing, data)
+	}
+
+	// An install that brings nothing: the error names what is missing.
+	os.Remove(flex)
+	h.Script("apt-get", "true")
+	r, _ = probe()
+	if _, _, err := host.Complete(context.Background(), r, probe); err == nil || !strings.Contains(err.Error(), "flex") {
+		t.Errorf("want an error naming flex, got %v", err)
+	}
+}

@@ -143,3 +143,32 @@ func lastN(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Complete is Setup until nothing is missing: after an install it probes
+// again (reprobe) and installs what only then shows (a second round at
+// most). It returns the final report and every package installed; the
+// error is Setup's, or a probe's.
+func Complete(ctx context.Context, r Report, reprobe func() (Report, error)) (Report, []string, error) {
+	var all []string
+	for round := 0; round < 2; round++ {
+		installed, err := Setup(ctx, r)
+		if err != nil {
+			return r, all, err
+		}
+		if len(installed) == 0 {
+			return r, all, nil
+		}
+		all = append(all, installed...)
+		if r, err = reprobe(); err != nil {
+			return r, all, err
+		}
+	}
+	if len(r.Missing) > 0 {
+		_, err := Setup(ctx, r) // installs nothing new: gives the command
+		if err == nil {
+			err = fmt.Errorf("setup: installed %s, yet %s is still missing", strings.Join(all, " "), r.Missing[0].What)
+		}
+		return r, all, err
+	}
+	return r, all, nil
+}

@@ -51,16 +51,17 @@ func probe(ctx context.Context, r *Run) error {
 }
 
 func setup(ctx context.Context, r *Run) error {
-	installed, err := host.Setup(ctx, r.Host)
+	rep, installed, err := host.Complete(ctx, r.Host, func() (host.Report, error) {
+		return host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs(), Log: r.Line})
+	})
+	r.Host, r.Installed = rep, installed
+	if len(installed) > 0 {
+		r.Say("setup: installed %s", strings.Join(installed, " "))
+	}
 	if err != nil {
 		return fmt.Errorf("the toolchain is not complete: %w", err)
 	}
-	if len(installed) == 0 {
-		return nil
-	}
-	r.Installed = installed
-	r.Say("setup: installed %s", strings.Join(installed, " "))
-	return probe(ctx, r)
+	return nil
 }
 
 func pickRelease(ctx context.Context, r *Run) error {

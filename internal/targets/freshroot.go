@@ -22,13 +22,16 @@ func Freshroot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rep := host.ProbeJobs(ctx, cfg, host.Options{Log: func(s string) { say("%s", s) }}, host.JobFreshRoot)
-	installed, err := host.Setup(ctx, rep)
-	if err != nil {
-		return fmt.Errorf("freshroot: this machine cannot make fresh roots: %w", err)
+	probe := func() (host.Report, error) {
+		return host.ProbeJobs(ctx, cfg, host.Options{Log: func(s string) { say("%s", s) }}, host.JobFreshRoot), nil
 	}
+	rep, _ := probe()
+	_, installed, err := host.Complete(ctx, rep, probe)
 	if len(installed) > 0 {
 		say("freshroot: installed %s", strings.Join(installed, " "))
+	}
+	if err != nil {
+		return fmt.Errorf("freshroot: this machine cannot make fresh roots: %w", err)
 	}
 	o := freshroot.Options{
 		Cache:    &stepcache.Cache{Root: cfg.CacheDir, Log: func(s string) { say("%s", s) }},

@@ -57,16 +57,17 @@ func SetupHost(ctx context.Context, cfg config.Config, ho host.Options, out io.W
 	if ho.Log == nil {
 		ho.Log = func(s string) { fmt.Fprintln(out, s) }
 	}
-	rep, err := host.Probe(ctx, cfg, ho)
+	probe := func() (host.Report, error) { return host.Probe(ctx, cfg, ho) }
+	rep, err := probe()
 	if err != nil {
 		return fmt.Errorf("test: %w", err)
 	}
-	installed, err := host.Setup(ctx, rep)
-	if err != nil {
-		return fmt.Errorf("test: this machine lacks what the tests need, so no test ran: %w", err)
-	}
+	_, installed, err := host.Complete(ctx, rep, probe)
 	if len(installed) > 0 {
 		fmt.Fprintf(out, "test: installed %s\n", strings.Join(installed, " "))
+	}
+	if err != nil {
+		return fmt.Errorf("test: this machine lacks what the tests need, so no test ran: %w", err)
 	}
 	return nil
 }
