@@ -134,7 +134,10 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 		for _, d := range r.Deps {
 			depKeys = append(depKeys, byName[d].Key)
 		}
-		in, err := Inputs(r, patches, o.Tool.ID(), depKeys)
+		if r.Build == "cmake" && o.Tool.CMake == "" {
+			return nil, o.Tool.needCMake(r.Name)
+		}
+		in, err := Inputs(r, patches, o.Tool.keyID(r.Build), depKeys)
 		if err != nil {
 			return nil, err
 		}

@@ -21,6 +21,10 @@ type Toolchain struct {
 	Ninja       string
 	// Sysroots are the host's mingw sysroots (for host libraries and zlib).
 	Sysroots []string
+	// CMake is the first line of cmake --version ("" when it is missing;
+	// only recipes built with cmake need it).
+	CMake        string
+	cmakeInstall string // the command that installs cmake on this host
 }
 
 // ID is the part of every cache key that names the toolchain.
@@ -65,6 +69,7 @@ func ToolchainFrom(rep host.Report) (Toolchain, error) {
 	if len(missing) > 0 {
 		return t, fmt.Errorf("deps: missing build tools: %s", strings.Join(missing, ", "))
 	}
+	t.CMake, t.cmakeInstall = cmakeProbe(), host.InstallCommand(rep.Family, []string{"cmake"})
 	t.GCC = rep.Tool(host.ToolGCC).Raw
 	t.Meson = rep.Tool(host.ToolMeson).Raw
 	t.Ninja = rep.Tool(host.ToolNinja).Raw

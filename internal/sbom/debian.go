@@ -16,7 +16,10 @@ import (
 // knownLicenses gives the licence of DLLs whose Debian copyright file is
 // not machine-readable or covers far more than the one DLL we ship.
 var knownLicenses = map[string]string{
-	"zlib1.dll":           "Zlib",
+	"zlib1.dll": "Zlib",
+	// libgcrypt-mingw-w64-dev's copyright file is free-form; the library
+	// is LGPL (its tools, which we do not ship, are GPL).
+	"libgcrypt-20.dll":    "LGPL-2.1-or-later",
 	"libwinpthread-1.dll": "MIT AND BSD-3-Clause",
 	"libgcc_s_seh-1.dll":  "GPL-3.0-or-later WITH GCC-exception-3.1",
 	"libssp-0.dll":        "GPL-3.0-or-later WITH GCC-exception-3.1",
