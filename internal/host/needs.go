@@ -97,6 +97,8 @@ var Needs = []Need{
 		Why: "makes and inspects the qcow2 overlays of the guest tests"},
 	{Job: JobTest, Program: "git", Package: map[Family]string{Debian: "git", Fedora: "git"},
 		Why: "the release tests list a checkout's files and copy checkouts"},
+	{Job: JobTest, Program: "cmake", Package: map[Family]string{Debian: "cmake", Fedora: "cmake"},
+		Why: "builds the CMake demo library of the deps tests"},
 	{Job: JobTest, Program: "dpkg-deb", Package: map[Family]string{Debian: "dpkg", Fedora: "dpkg"},
 		Why: "builds the .deb files the smoke's kernel unpacking is tested on"},
 	{Job: JobTest, Program: "x86_64-w64-mingw32-dlltool", Package: map[Family]string{Debian: "binutils-mingw-w64-x86-64", Fedora: "mingw64-binutils"},
