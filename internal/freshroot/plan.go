@@ -33,6 +33,11 @@ const (
 	DefaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
 	DefaultGoRoot  = "/usr/local/go"
 	DefaultCA      = "/etc/ssl/certs/ca-certificates.crt"
+	// LocalCAs is where a Debian machine keeps the certificates it trusts
+	// beyond Mozilla's (a company's TLS proxy): update-ca-certificates,
+	// run when a package installs ca-certificates, rebuilds the bundle
+	// from Mozilla's list and these.
+	LocalCAs = "/usr/local/share/ca-certificates"
 	// Checkout is where the clone sits inside the root.
 	Checkout = "/root/qemupack"
 	// InnerPATH is PATH inside the root: Go, then what a root login shell

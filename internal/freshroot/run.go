@@ -22,6 +22,11 @@ type Options struct {
 	Base     Base
 	GoRoot   string // copied to /usr/local/go (default DefaultGoRoot)
 	CABundle string // copied to /etc/ssl/certs/ca-certificates.crt (default DefaultCA)
+	// LocalCAs is the machine's folder of locally added certificates,
+	// copied to the same place in the root (default LocalCAs; skipped
+	// when missing) so that the bundle keeps them when a package install
+	// rebuilds it.
+	LocalCAs string
 	// Keep leaves each root in Dir after its run, for a look inside.
 	Keep bool
 	// Log receives progress lines; Output each line the command prints.

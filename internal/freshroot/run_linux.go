@@ -37,6 +37,9 @@ func Run(ctx context.Context, o Options, command string) (res Result, err error)
 	if o.CABundle == "" {
 		o.CABundle = DefaultCA
 	}
+	if o.LocalCAs == "" {
+		o.LocalCAs = LocalCAs
+	}
 	o.Base = o.Base.WithDefaults(debArch(runtime.GOARCH))
 	// One check at a time per cache: a second would take the first one's
 	// root for a leftover.
@@ -98,8 +101,8 @@ func Run(ctx context.Context, o Options, command string) (res Result, err error)
 		return res, err
 	}
 	res.Prepare = time.Since(prepStart)
-	note("root ready in %s: %s (Go from %s, CA bundle %s, the host's resolv.conf, clone of %s)",
-		res.Prepare.Round(time.Second), res.Root, o.GoRoot, o.CABundle, res.Commit[:12])
+	note("root ready in %s: %s (Go from %s, CA bundle %s and the certificates in %s, the host's resolv.conf, clone of %s)",
+		res.Prepare.Round(time.Second), res.Root, o.GoRoot, o.CABundle, o.LocalCAs, res.Commit[:12])
 
 	etcBefore, err := Snapshot(filepath.Join(res.Root, "etc"), "/etc")
 	if err != nil {
@@ -224,6 +227,14 @@ func (o Options) prepare(ctx context.Context, baseDir, root string) error {
 	}
 	if err := copyFile(o.CABundle, HostPath(root, DefaultCA), 0o644); err != nil {
 		return fmt.Errorf("freshroot: copying the CA bundle: %w", err)
+	}
+	// Without these, the first package that pulls in ca-certificates
+	// rebuilds the bundle from Mozilla's list alone, and behind a TLS
+	// proxy every download after it fails.
+	if fi, err := os.Stat(o.LocalCAs); err == nil && fi.IsDir() {
+		if err := copyTree(o.LocalCAs, HostPath(root, LocalCAs)); err != nil {
+			return fmt.Errorf("freshroot: copying the machine's local certificates: %w", err)
+		}
 	}
 	if err := copyFile("/etc/resolv.conf", HostPath(root, "/etc/resolv.conf"), 0o644); err != nil {
 		return fmt.Errorf("freshroot: copying resolv.conf: %w", err)
