@@ -26,9 +26,12 @@ type Input struct {
 	Origin  string   // one line on where the source came from, for README.txt
 	Targets []string // e.g. x86_64-softmmu: decides the firmware shipped
 	Search  []SearchDir
-	// FirmwareDirs are searched, in order, for each firmware file a target
-	// needs that the stage's share/ lacks (Debian: /usr/share/seabios,
-	// /usr/lib/ipxe/qemu, /usr/share/qemu).
+	// Firmware are the firmware packages (see Firmware) searched, in order,
+	// for each firmware file a target needs that the stage's share/ lacks.
+	Firmware []Firmware
+	// FirmwareDirs are host folders searched the same way when Firmware is
+	// empty (Debian: /usr/share/seabios, /usr/lib/ipxe/qemu,
+	// /usr/share/qemu): what the host happens to have, the older way.
 	FirmwareDirs []string
 	// Licenses maps a component ("QEMU", or a DLL's lower-case name) to its
 	// licence files. Other components are found as licenseFinder describes.
@@ -138,7 +141,11 @@ func Layout(in Input) (Spec, *Closure, error) {
 				return nil // a link to a folder: not followed
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
-				if err := linkInside(p, append([]string{in.Stage}, in.FirmwareDirs...)); err != nil {
+				inside := append([]string{in.Stage}, in.FirmwareDirs...)
+				for _, f := range in.Firmware {
+					inside = append(inside, f.Dir)
+				}
+				if err := linkInside(p, inside); err != nil {
 					return err
 				}
 			}
@@ -151,11 +158,22 @@ func Layout(in Input) (Spec, *Closure, error) {
 		}
 	}
 	fwSources := map[string]string{} // archive name -> source, for licences
+	fwPkgs := map[string]*Firmware{} // archive name -> its package, when packaged
+	find := func(name string) (string, error) {
+		if len(in.Firmware) == 0 {
+			return findIn(in.FirmwareDirs, name), nil
+		}
+		p, f, err := findFirmware(in.Firmware, name)
+		if f != nil {
+			fwPkgs["share/"+name] = f
+		}
+		return p, err
+	}
 	var missing []string
 	need := map[string]bool{}
 	for _, t := range in.Targets {
 		list, ok := firmware[t]
-		if !ok && len(in.FirmwareDirs) > 0 {
+		if !ok && (len(in.FirmwareDirs) > 0 || len(in.Firmware) > 0) {
 			return Spec{}, nil, fmt.Errorf("bundle: no firmware list for target %s: add one to internal/bundle/layout.go", t)
 		}
 		for _, f := range list {
@@ -170,7 +188,10 @@ func Layout(in Input) (Spec, *Closure, error) {
 			continue
 		}
 		if f == "keymaps/" {
-			src := findIn(in.FirmwareDirs, "keymaps")
+			src, err := find("keymaps")
+			if err != nil {
+				return Spec{}, nil, err
+			}
 			if src == "" {
 				missing = append(missing, "keymaps/")
 				continue
@@ -187,16 +208,31 @@ func Layout(in Input) (Spec, *Closure, error) {
 				p := filepath.Join(src, k.Name())
 				entries = append(entries, Entry{Name: "share/" + n, Source: p})
 				fwSources["share/"+n] = p
+				if pkg := fwPkgs["share/keymaps"]; pkg != nil {
+					fwPkgs["share/"+n] = pkg
+				}
 			}
+			delete(fwPkgs, "share/keymaps")
 			continue
 		}
-		src := findIn(in.FirmwareDirs, f)
+		src, err := find(f)
+		if err != nil {
+			return Spec{}, nil, err
+		}
 		if src == "" {
 			missing = append(missing, f)
 			continue
 		}
 		entries = append(entries, Entry{Name: "share/" + f, Source: src})
 		fwSources["share/"+f] = src
+	}
+	if len(missing) > 0 && len(in.Firmware) > 0 {
+		var pkgs []string
+		for _, f := range in.Firmware {
+			pkgs = append(pkgs, f.Describe())
+		}
+		return Spec{}, nil, fmt.Errorf("bundle: firmware for %s not found in the stage's share/ nor in the firmware packages (%s): %s\nfix: add the Debian package that has them to the firmware list (internal/bundle/layout.go says what each target needs)",
+			strings.Join(in.Targets, ", "), strings.Join(uniqStrings(pkgs), "; "), strings.Join(missing, ", "))
 	}
 	if len(missing) > 0 {
 		return Spec{}, nil, fmt.Errorf("bundle: firmware for %s not found in the stage's share/ nor in %s: %s\nfix: on Debian/Ubuntu install seabios ipxe-qemu qemu-system-data",
@@ -206,7 +242,7 @@ func Layout(in Input) (Spec, *Closure, error) {
 	// LICENSES/: QEMU's own, then one folder per component of every DLL
 	// and firmware file that did not come from QEMU's own build.
 	var held []*stepcache.Entry
-	lic, comps, err := licenses(in, cl, fwSources, &held)
+	lic, comps, err := licenses(in, cl, fwSources, fwPkgs, &held)
 	if err != nil {
 		for _, e := range held {
 			e.Release()
@@ -214,7 +250,7 @@ func Layout(in Input) (Spec, *Closure, error) {
 		return Spec{}, nil, err
 	}
 	entries = append(entries, lic...)
-	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps)})
+	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps, firmwareNotes(fwPkgs))})
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	return Spec{Top: Name(in.Version), Entries: entries, Time: in.Time, Held: held}, cl, nil
 }
@@ -250,7 +286,7 @@ func findIn(dirs []string, name string) string {
 }
 
 // readme is README.txt: what the archive is, how it was built, how to start it.
-func readme(in Input, cl *Closure, comps []component) []byte {
+func readme(in Input, cl *Closure, comps []component, fwNotes []string) []byte {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	w("QEMU %s for Windows (x64), portable", in.Version)
@@ -300,6 +336,14 @@ func readme(in Input, cl *Closure, comps []component) []byte {
 	w("  Cross-compiled with mingw-w64 and bundled by qemupack, which reads the")
 	w("  import tables of every program and DLL to find exactly the DLLs needed.")
 	w("")
+	if len(fwNotes) > 0 {
+		w("Firmware from Debian's binary packages (the rest of share\\ is built from")
+		w("this QEMU's own source):")
+		for _, n := range fwNotes {
+			w("  %s", n)
+		}
+		w("")
+	}
 	w("Bundled DLLs:")
 	for _, d := range cl.DLLs {
 		w("  %-28s sha256 %s", filepath.Base(d.Path), d.SHA256)
@@ -464,4 +508,16 @@ func fingerprint(s Spec) (string, error) {
 		fmt.Fprintf(h, "%s %v %v %s\n", it.name, it.dir, it.entry.Exec, it.sha256)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func uniqStrings(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -37,7 +37,7 @@ func plainFiles(paths []string) []licenseFile {
 }
 
 // licenses finds the licence files of QEMU and of every component.
-func licenses(in Input, cl *Closure, fw map[string]string, held *[]*stepcache.Entry) ([]Entry, []component, error) {
+func licenses(in Input, cl *Closure, fw map[string]string, fwPkgs map[string]*Firmware, held *[]*stepcache.Entry) ([]Entry, []component, error) {
 	comps := map[string]*component{}
 	add := func(name string, files []licenseFile, part string) {
 		c := comps[name]
@@ -88,6 +88,10 @@ func licenses(in Input, cl *Closure, fw map[string]string, held *[]*stepcache.En
 	}
 	sort.Strings(fwNames)
 	for _, n := range fwNames {
+		if f := fwPkgs[n]; f != nil { // a packaged file: its package's copyright
+			add(f.Package, plainFiles([]string{f.Copyright}), n)
+			continue
+		}
 		if err := need(n, fw[n]); err != nil {
 			return nil, nil, err
 		}

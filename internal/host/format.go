@@ -133,8 +133,11 @@ func describePython(p Python) string {
 	} else {
 		s += ", cannot import mesonbuild"
 	}
-	if !p.Venv {
-		s += ", lacks venv/ensurepip"
+	if !p.VenvReady {
+		s += ", lacks venv/ensurepip (QEMU 8.1+ configures through a venv)"
+	}
+	if !p.TOML {
+		s += ", lacks tomllib/tomli"
 	}
 	return s
 }

@@ -130,7 +130,12 @@ type Python struct {
 	Version    string `json:"version,omitempty"`
 	Meson      bool   `json:"imports_meson"` // can import mesonbuild (the system meson's modules)
 	Venv       bool   `json:"has_venv"`      // has venv and ensurepip
-	Problem    string `json:"problem,omitempty"`
+	// VenvReady: QEMU 8.1+'s configure can make its venv: the venv module
+	// and ensurepip, or pip and setuptools (then mkvenv skips ensurepip).
+	VenvReady bool `json:"venv_ready"`
+	// TOML: tomllib (Python 3.11+) or tomli, to read pythondeps.toml.
+	TOML    bool   `json:"has_toml"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // OK says whether the interpreter ran and told its version.
@@ -252,6 +257,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolFlex, "flex", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},
 		{ToolPatch, "patch", []string{"--version"}, true, "applies Debian's and our patches to QEMU and the libraries"},
+		{ToolCC, "cc", []string{"--version"}, false, "the build machine's C compiler: QEMU 8+'s meson asks for it; it also makes the x86 option ROMs of Debian's repacks"},
 	}
 	for _, s := range specs {
 		t := r.probeTool(ctx, s)
@@ -294,13 +300,25 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		}
 	}
 	r.Tools = slices.Insert(r.Tools, 3, pyTool) // after meson, as users read them
-	// QEMU 8.1 and later configure inside a python venv, made with venv
-	// and ensurepip, which Debian ships apart from python3 itself.
-	// With no python at all, the system's python3 is what gets installed:
-	// its venv package goes with it.
-	if pkg := venvPackage[r.Family]; pkg != "" && !userPython && (!r.BuildPython.OK() || !r.BuildPython.Venv && systemPython(r.BuildPython)) {
-		r.Missing = append(r.Missing, Missing{What: "python venv and ensurepip", Package: pkg,
-			Why: "QEMU 8.1 and later run their configure in a python venv"})
+	if r.BuildPython.OK() {
+		// QEMU 8.1 and later configure through a venv (python/scripts/mkvenv.py).
+		if !r.BuildPython.VenvReady {
+			r.Missing = append(r.Missing, Missing{What: "venv/ensurepip for " + r.BuildPython.Command,
+				Package: ToolPackage(r.Family, ToolPyVenv, r.Triplet), Why: "QEMU 8.1 and later configure through a python venv"})
+		}
+		if !r.BuildPython.TOML {
+			r.Missing = append(r.Missing, Missing{What: "tomli for " + r.BuildPython.Command,
+				Package: ToolPackage(r.Family, ToolPyTOML, r.Triplet), Why: "QEMU 8.1 and later read pythondeps.toml (Python before 3.11 has no tomllib)"})
+		}
+	} else if !userPython {
+		// No python at all (a fresh machine): the system's python3 is what
+		// gets installed, and its venv package goes with it, or the probe
+		// after the install would find the venv missing with nothing left
+		// to install it.
+		if pkg := ToolPackage(r.Family, ToolPyVenv, r.Triplet); pkg != "" {
+			r.Missing = append(r.Missing, Missing{What: "venv/ensurepip for " + r.BuildPython.Command, Package: pkg,
+				Why: "QEMU 8.1 and later configure through a python venv"})
+		}
 	}
 
 	// Sysroots: the user's first (they were named on purpose), then the host's own.
@@ -481,7 +499,7 @@ var pythonVersion = regexp.MustCompile(`^Python (\d+\.\d+(?:\.\d+)?)`)
 // looks modules up without importing them.
 const pythonInfo = `import sys, importlib.util as u
 print("executable=" + sys.executable)
-for m in ("mesonbuild", "venv", "ensurepip"):
+for m in ("mesonbuild", "venv", "ensurepip", "pip", "setuptools", "tomllib", "tomli"):
     print(m + "=" + ("1" if u.find_spec(m) else "0"))
 `
 
@@ -552,6 +570,8 @@ func (r *Report) probePython(ctx context.Context, command string) Python {
 	}
 	p.Meson = mods["mesonbuild"]
 	p.Venv = mods["venv"] && mods["ensurepip"]
+	p.VenvReady = mods["venv"] && (mods["ensurepip"] || (mods["pip"] && mods["setuptools"]))
+	p.TOML = mods["tomllib"] || mods["tomli"]
 	return p
 }
 
@@ -620,16 +640,6 @@ func ChoosePython(userSet bool, configure Python, meson *Python) (Python, string
 		return configure, fmt.Sprintf("python3 on PATH (%s, Python %s): no host meson to match; releases that bundle meson run it with this python", orPath(configure), configure.Version)
 	}
 	return configure, "no usable python: " + configure.Problem
-}
-
-// venvPackage is the package that adds venv and ensurepip to the
-// system's python3, where the family splits them off.
-var venvPackage = map[Family]string{Debian: "python3-venv"}
-
-// systemPython says whether the interpreter is the distribution's own
-// (/usr/bin/python3), which its package manager can complete.
-func systemPython(p Python) bool {
-	return strings.HasPrefix(p.Path, "/usr/bin/") || strings.HasPrefix(p.Executable, "/usr/bin/")
 }
 
 func orPath(p Python) string {

@@ -129,7 +129,7 @@ func TestProbeMissingGatheredWithInstallCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.InstallCommand()
-	want := "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch libz-mingw-w64-dev"
+	want := "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch gcc libz-mingw-w64-dev"
 	if got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}
@@ -301,6 +301,7 @@ func TestSetup(t *testing.T) {
 	h.Tool("flex", "flex 2.6.4")
 	h.Tool("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc (GCC) 12-win32")
 	h.Tool("patch", "GNU patch 2.7.6")
+	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 	h.PC(hosttest.Sysroot, "zlib", "1.2.13")
 	log := filepath.Join(h.Root, "apt.log")
 	h.Script("apt-get", `echo "$DEBIAN_FRONTEND $*" >> `+log)
@@ -343,7 +344,7 @@ func TestSetupElsewhereGivesCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = host.Setup(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc ninja-build meson pkgconf-pkg-config bison flex make patch mingw64-glib2") {
+	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc ninja-build meson pkgconf-pkg-config bison flex make patch gcc mingw64-glib2") {
 		t.Errorf("want the dnf command, got %v", err)
 	}
 }
@@ -468,5 +469,43 @@ func TestLibraryPackagePerFamily(t *testing.T) {
 	}
 	if got := host.LibraryPackage(host.Fedora, "zlib", "i686-w64-mingw32"); got != "mingw32-zlib" {
 		t.Errorf("i686 Fedora zlib = %q", got)
+	}
+}
+
+// QEMU 8.1+'s configure makes a python venv and reads pythondeps.toml: a
+// build python without ensurepip (Debian's python3-venv) or, before 3.11,
+// without tomli is reported with the package that gives it; pip and
+// setuptools stand in for ensurepip, as they do for QEMU's mkvenv.
+func TestProbeReportsWhatTheVenvNeeds(t *testing.T) {
+	for _, tc := range []struct {
+		name, mods string
+		want       []string
+	}{
+		{"bare python 3.10", "venv=1 ensurepip=0 pip=0 setuptools=0 tomllib=0 tomli=0", []string{"python3-venv", "python3-tomli"}},
+		{"pip and setuptools", "venv=1 ensurepip=0 pip=1 setuptools=1 tomllib=0 tomli=1", nil},
+		{"Debian 12 with python3-venv", "venv=1 ensurepip=1 pip=0 setuptools=0 tomllib=1 tomli=0", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := hosttest.New(t)
+			h.Toolchain("1.0.1", "3.11.2")
+			h.Libs(map[string]string{"glib-2.0": "2.74.6", "gthread-2.0": "2.74.6", "pixman-1": "0.42.2", "zlib": "1.2.13", "slirp": "4.7.0"})
+			py := h.Script("python3", `case "$1" in
+--version) echo "Python 3.11.2" ;;
+-c) echo "executable=`+filepath.Join(h.Bin, "python3")+`"; echo "mesonbuild=1"; for m in `+tc.mods+`; do echo "$m"; done ;;
+*) s="$1"; shift; exec /bin/sh "$s" "$@" ;;
+esac`)
+			h.Meson("1.0.1", py)
+			r, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range r.Missing {
+				got = append(got, m.Package)
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("missing %+v, want packages %q", r.Missing, tc.want)
+			}
+		})
 	}
 }

@@ -72,13 +72,22 @@ type Run struct {
 	Pick      pick.Result
 	PickErr   error // kept when a target shows the pick's table even though nothing fits
 	Source    qemusrc.Tree
-	Firmware  []string // folders the firmware the stage lacks comes from
 	Deps      *deps.Stack
 	Build     xbuild.Result
 	Bundle    *bundle.Result
 	Smoke     *smoke.Report
 	Outputs   release.Outputs
 	Done      []string // steps finished, in the order they finished
+
+	// FirmwarePackages are where the firmware the stage lacks comes from:
+	// Debian binary packages of the QEMU source's own suite (seabios,
+	// ipxe-qemu; bundle.FirmwarePackagesFor), unpacked in the cache
+	// (bundle.FirmwareFromDeb).
+	FirmwarePackages []bundle.Firmware
+	// PythonPackages are what the build's configure needs beyond the host
+	// and the tree's wheels (xbuild.MissingPython: meson for a +ds tree of
+	// QEMU 8.1+), Debian binary packages unpacked in the cache.
+	PythonPackages []xbuild.PythonPackage
 }
 
 // New makes the context for one run with the settings cfg, printing

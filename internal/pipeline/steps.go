@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -90,26 +89,30 @@ func sources(ctx context.Context, r *Run) error {
 	}
 	r.Source = tree
 	r.hold(tree.Entry)
-	r.Firmware = firmwareDirs(tree)
 	r.Say("sources: qemu %s ready (%s)", tree.Version, tree.Origin)
+	// What the tree's build needs from Debian's archive besides the tree:
+	// python packages its configure asks for, firmware its repack lacks.
+	if r.PythonPackages, err = r.pythonPackages(ctx, tree, r.buildPython()); err != nil {
+		return err
+	}
+	if r.FirmwarePackages, err = r.firmwarePackages(ctx, tree, r.Config.Targets); err != nil {
+		return err
+	}
 	return nil
 }
 
-// firmwareDirs are where the firmware a Debian tree lacks (its repack
-// ships none) comes from: the host's seabios, ipxe-qemu and
-// qemu-system-data, looked up afresh on every run. An upstream tree's
-// build installs its own.
-func firmwareDirs(tree qemusrc.Tree) []string {
-	if tree.Flavor != qemusrc.FlavorDebian {
-		return nil
+// buildPython is the interpreter the build runs QEMU's configure with: the
+// host model's choice (PYTHON, else the python the host's meson runs under,
+// never a shim that lacks the distribution's packages).
+func (r *Run) buildPython() string {
+	p := r.Host.BuildPython
+	if p.Executable != "" {
+		return p.Executable
 	}
-	var out []string
-	for _, d := range []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"} {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			out = append(out, d)
-		}
+	if p.Path != "" {
+		return p.Path
 	}
-	return out
+	return r.Config.Python
 }
 
 func buildDeps(ctx context.Context, r *Run) error {
@@ -147,10 +150,11 @@ func build(ctx context.Context, r *Run) error {
 		DepsPrefixes: []string{r.Deps.Dir},
 		Sysroots:     r.Host.ExistingSysroots(),
 		Jobs:         c.Jobs,
-		Python:       c.Python,
+		Python:       r.buildPython(),
 		Host:         xbuild.HostLinux,
 		Out:          lineWriter{r},
 	}
+	o.PythonPackages = r.PythonPackages
 	if l := r.Host.Layout; l != nil {
 		// Under Cygwin or MSYS2: configure runs through the shell, with the
 		// host model's one path conversion.
@@ -187,9 +191,14 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	if len(b.ConfigureArgs) > 0 {
 		notes = append(notes, "configure "+hideCache(strings.Join(b.ConfigureArgs, " "), c.CacheDir))
 	}
+	for _, t := range b.BuildTools {
+		notes = append(notes, "with "+hideCache(t, c.CacheDir))
+	}
+	// Firmware the stage lacks comes from Debian's packages of the QEMU
+	// source's own suite, never from what the host happens to have.
 	return bundle.Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
-		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
+		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
 		Cache: r.Cache, Log: r.Line,
 	}, nil
@@ -295,6 +304,7 @@ func releaseFiles(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
+	owners = append(owners, release.FirmwareOwners(in.Firmware)...)
 	var search, qemuFiles []string
 	for _, s := range in.Search {
 		search = append(search, s.Path)

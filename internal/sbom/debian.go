@@ -214,3 +214,23 @@ func osID() string {
 	}
 	return "debian"
 }
+
+// DebianBinary describes a Debian binary package that was unpacked rather
+// than installed (firmware from the QEMU source's own suite): name,
+// version and architecture as its control file gives them, the suite it
+// came from, and its copyright file for the licence.
+func DebianBinary(name, version, arch, suite, copyright string) Component {
+	c := Component{
+		Name:     name,
+		Version:  version,
+		Supplier: "Organization: Debian",
+		PURL:     fmt.Sprintf("pkg:deb/debian/%s@%s?arch=%s", name, url.PathEscape(version), arch),
+		Comment:  fmt.Sprintf("Debian %s binary package %s %s (%s), unpacked by qemupack", suite, name, version, arch),
+	}
+	if lic, ok := knownPackageLicenses[name]; ok {
+		c.License = lic
+	} else {
+		c.License = dep5License(copyright)
+	}
+	return c
+}

@@ -1,7 +1,6 @@
 package xbuild
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,6 +45,12 @@ type Options struct {
 	// Cache is the step cache the staged build is an entry of (default:
 	// one at CacheDir).
 	Cache *stepcache.Cache
+
+	// PythonPackages are pure-python packages (unpacked Debian binary
+	// packages) for configure's venv where the tree asks for more than the
+	// host has: meson >= 1.5 for QEMU 10 from a +ds tree (see pydeps.go).
+	// The pipeline fills it; a tree that needs nothing from it ignores it.
+	PythonPackages []PythonPackage
 }
 
 // Result is the staged build, for the bundle step.
@@ -57,6 +62,9 @@ type Result struct {
 	Patches      []string `json:"patches"` // ours, from patches/qemu/<version>
 	Targets      []string `json:"targets"`
 	Exes         []string `json:"exes"` // staged .exe files, relative to StageDir, sorted
+	// BuildTools says what the build brought beyond the host's toolchain:
+	// python packages on PYTHONPATH, option ROMs made with the host's gcc.
+	BuildTools []string `json:"build_tools,omitempty"`
 	// LicenseFiles maps a name to a licence file of the source tree.
 	LicenseFiles  map[string]string  `json:"license_files"`
 	ConfigureArgs []string           `json:"configure_args"`
@@ -138,11 +146,13 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if o.Jobs < 1 {
 		o.Jobs = runtime.NumCPU()
 	}
-	if err := checkTools(o); err != nil {
-		return Result{}, err
-	}
+	venv := UsesVenv(o.Tree.Dir)
 	targets, err := CheckTargets(o.Tree.Dir, o.Targets)
 	if err != nil {
+		return Result{}, err
+	}
+	roms := o.Host != HostCygwin && NeedsOptionROMs(o.Tree.Dir, targets)
+	if err := checkTools(o, venv, roms); err != nil {
 		return Result{}, err
 	}
 	known, err := KnownOptions(o.Tree.Dir)
@@ -164,6 +174,18 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		Host: o.Host, SourceDir: o.Tree.Dir, CrossPrefix: o.CrossPrefix, Targets: targets,
 		PkgConfigLibDirs: existing(pcDirs), DepsPrefixes: o.DepsPrefixes, Known: known, Jobs: o.Jobs,
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
+		NoBlobs: len(MissingBlobs(o.Tree.Dir)) > 0,
+	}
+	var tools []string // what the build brings beyond the host, for the record and the key
+	if venv && o.Host != HostCygwin {
+		if tools, err = preparePython(ctx, o, &plan); err != nil {
+			return Result{}, err
+		}
+	}
+	if roms {
+		plan.HostCC = "gcc"
+		v, _ := tool(ctx, plan, plan.HostCC, "--version")
+		tools = append(tools, fmt.Sprintf("option ROMs (%s) made from the tree's pc-bios/optionrom with the build machine's %s", strings.Join(OptionROMs, ", "), v))
 	}
 	// The key covers the command line but not the build folder (named
 	// after the key), so compute it with a stand-in folder.
@@ -179,6 +201,9 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	in.AddList("configure", conf.Args)
 	in.AddList("environment", conf.Env)
 	in.AddList("path", plan.PathPrepend)
+	if len(tools) > 0 { // only then, so a build that needs none keeps its key
+		in.AddList("tools", tools)
+	}
 	cache := o.Cache
 	if cache == nil {
 		cache = &stepcache.Cache{Root: o.CacheDir}
@@ -188,7 +213,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	var r Result
 	e, err := cache.Do(ctx, Kind, name, in, stepcache.Options{Check: checkStage, Resumable: true}, func(ctx context.Context, tmp, final, work string) error {
 		var err error
-		r, err = o.make(ctx, plan, known, targets, tmp, final, work, logs)
+		r, err = o.make(ctx, plan, known, targets, roms, tools, tmp, final, work, logs)
 		return err
 	})
 	if err != nil {
@@ -209,7 +234,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 // the entry's lock held): the build folder is work/build, kept when the
 // build is interrupted so ninja resumes it; the installed tree goes to
 // tmp/stage (final/stage once renamed) with result.json beside it.
-func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, targets []string, tmp, final, work, logs string) (Result, error) {
+func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, targets []string, roms bool, tools []string, tmp, final, work, logs string) (Result, error) {
 	plan.BuildDir = filepath.Join(work, "build")
 	conf, err := ConfigureCommand(plan)
 	if err != nil {
@@ -288,6 +313,15 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 	if err != nil {
 		return Result{}, err
 	}
+	if roms {
+		plan.ROMDir = filepath.Join(work, "optionrom")
+		t0 = time.Now()
+		if err := buildOptionROMs(ctx, plan, filepath.Join(root, "share"), filepath.Join(logs, "optionrom.log")); err != nil {
+			return Result{}, err
+		}
+		times["optionrom"] = time.Since(t0).Seconds()
+		o.say("option ROMs: %s made from the tree in %.1f s", strings.Join(OptionROMs, " "), times["optionrom"])
+	}
 	exes, err := stagedExes(root)
 	if err != nil {
 		return Result{}, err
@@ -303,6 +337,7 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
 		ConfigureArgs: conf.Args, Steps: prog.Tot, Times: times, Log: logs,
+		BuildTools: tools,
 	}
 	if err := saveResult(tmp, r); err != nil {
 		return Result{}, err
@@ -317,18 +352,31 @@ func runCmd(ctx context.Context, c Command, log string, line func(string), tail 
 	})
 }
 
-func checkTools(o Options) error {
+// checkTools finds the programs the build runs. A tree that configures
+// through a venv brings its own meson (the host's is not used), but its
+// meson asks for the build machine's C compiler, which also makes the x86
+// option ROMs (with make).
+func checkTools(o Options, venv, roms bool) error {
 	if o.Host == HostCygwin {
 		if o.Bash == "" {
 			return fmt.Errorf("build under Cygwin: Cygwin's bash.exe was not given")
 		}
 		return nil
 	}
-	var missing []string
-	for tool, pkg := range map[string]string{
-		o.CrossPrefix + "gcc": "gcc-mingw-w64-x86-64", "meson": "meson", "ninja": "ninja-build",
+	need := map[string]string{
+		o.CrossPrefix + "gcc": "gcc-mingw-w64-x86-64", "ninja": "ninja-build",
 		"pkg-config": "pkg-config", "bison": "bison", "flex": "flex",
-	} {
+	}
+	if venv {
+		need["cc"] = "gcc"
+	} else {
+		need["meson"] = "meson"
+	}
+	if roms {
+		need["gcc"], need["make"], need["objcopy"] = "gcc", "make", "binutils"
+	}
+	var missing []string
+	for tool, pkg := range need {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", tool, pkg))
 		}
@@ -353,24 +401,10 @@ func pythonDirs(o Options) []string {
 			return []string{filepath.Dir(p)}
 		}
 	}
-	m, err := exec.LookPath("meson")
-	if err != nil {
-		return nil
+	if interp := mesonInterpreter(); interp != "" {
+		return []string{filepath.Dir(interp)}
 	}
-	f, err := os.Open(m)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	first, _ := bufio.NewReader(f).ReadString('\n')
-	if !strings.HasPrefix(first, "#!") {
-		return nil
-	}
-	interp := strings.Fields(strings.TrimPrefix(first, "#!"))
-	if len(interp) == 0 || !filepath.IsAbs(interp[0]) || filepath.Base(interp[0]) == "env" {
-		return nil
-	}
-	return []string{filepath.Dir(interp[0])}
+	return nil
 }
 
 func existing(dirs []string) []string {

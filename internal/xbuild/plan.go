@@ -42,6 +42,22 @@ type Plan struct {
 	// PathPrepend goes before the inherited PATH: the folder of the Python
 	// that runs meson, so QEMU's configure and meson agree on one Python.
 	PathPrepend []string
+	// Python, when set, is passed as --python= (trees that configure
+	// through a venv, QEMU 8.1+: the distribution's interpreter, never a
+	// pyenv shim). Older trees take the Python from PATH (PathPrepend):
+	// QEMU 7.2's configure refuses --python= next to a system meson.
+	Python string
+	// PythonPath is PYTHONPATH for every step: the unpacked packages that
+	// give configure's venv what the tree asks for and the host lacks
+	// (meson). Ninja needs it too: the venv's meson script imports them.
+	PythonPath []string
+	// NoBlobs adds --disable-install-blobs: the tree is a repack without
+	// the firmware pc-bios/meson.build would install (MissingBlobs).
+	NoBlobs bool
+	// ROMDir is the folder the x86 option ROMs are built in and HostCC the
+	// build machine's C compiler that builds them (see OptionROMCommand).
+	ROMDir string
+	HostCC string
 	// Known is the set of configure options the tree understands (see
 	// KnownOptions); options it lacks are left out, not passed.
 	Known map[string]bool
@@ -75,6 +91,10 @@ var headlessOff = []string{
 	"png", "qga-vss", "rbd", "sdl", "sdl-image", "smartcard", "snappy", "sndio",
 	"spice", "spice-protocol", "u2f", "usb-redir", "virglrenderer", "vnc-jpeg",
 	"vnc-sasl", "vte", "werror", "xkbcommon", "zstd",
+	// QEMU 10: the Rust devices want meson 1.9 and a rustc; and
+	// "download" is not a feature but the switch that keeps configure
+	// from fetching anything (PyPI for its venv, subproject wraps).
+	"rust", "download",
 }
 
 // mustOn is what the build is for: slirp user networking, VNC for a
@@ -159,11 +179,22 @@ func (p Plan) env() []string {
 	for _, d := range p.PkgConfigLibDirs {
 		libdirs = append(libdirs, p.posix(d))
 	}
+	// PKG_CONFIG names the build machine's pkg-config: QEMU's configure
+	// writes it into meson's cross file (else it would ask for
+	// <cross-prefix>pkg-config, which Debian does not ship), and
+	// PKG_CONFIG_LIBDIR points it at the mingw .pc files only.
 	env := []string{
 		"PKG_CONFIG=pkg-config",
 		"PKG_CONFIG_LIBDIR=" + strings.Join(libdirs, ":"),
 		"PKG_CONFIG_PATH=",
 		"PKG_CONFIG_SYSROOT_DIR=",
+	}
+	if len(p.PythonPath) > 0 {
+		var dirs []string
+		for _, d := range p.PythonPath {
+			dirs = append(dirs, p.posix(d))
+		}
+		env = append(env, "PYTHONPATH="+strings.Join(dirs, ":"))
 	}
 	sort.Strings(env)
 	return env
@@ -181,12 +212,22 @@ func ConfigureCommand(p Plan) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
+	if p.NoBlobs {
+		if !p.Known["--disable-install-blobs"] {
+			return Command{}, fmt.Errorf("configure: the tree lacks the firmware pc-bios/meson.build installs, and its configure has no --disable-install-blobs")
+		}
+		opts = append(opts, "--disable-install-blobs")
+		sort.Strings(opts)
+	}
 	targets := append([]string(nil), p.Targets...)
 	sort.Strings(targets)
 	args := []string{
 		p.join(p.posix(p.SourceDir), "configure"),
 		"--cross-prefix=" + p.CrossPrefix,
 		"--target-list=" + strings.Join(targets, ","),
+	}
+	if p.Python != "" {
+		args = append(args, "--python="+p.posix(p.Python))
 	}
 	cflags, ldflags, err := p.reproFlags()
 	if err != nil {
@@ -206,6 +247,44 @@ func ConfigureCommand(p Plan) (Command, error) {
 	args = append(args, "--extra-cflags="+strings.Join(cflags, " "), "--extra-ldflags="+strings.Join(ldflags, " "))
 	args = append(args, opts...)
 	return p.wrap(args)
+}
+
+// OptionROMConfig is the config.mak pc-bios/optionrom/Makefile reads, as
+// QEMU's configure writes it when it finds an i386 compiler (its
+// write_target_makefile): the build machine's gcc, which makes 16-bit code
+// with -m16 and links with its own ld (elf_i386) and no libraries.
+func OptionROMConfig(p Plan) (string, error) {
+	if p.HostCC == "" || p.SourceDir == "" {
+		return "", fmt.Errorf("option ROMs: the plan needs the build machine's C compiler and the source folder")
+	}
+	py := p.Python
+	if py == "" {
+		py = "python3"
+	}
+	var b strings.Builder
+	b.WriteString("# Written by qemupack: a mingw cross build has no i386 compiler of its own\n")
+	for _, kv := range [][2]string{
+		{"TOPSRC_DIR", p.posix(p.SourceDir)}, {"EXTRA_CFLAGS", "-m32"},
+		{"CC", p.HostCC}, {"CCAS", p.HostCC}, {"AR", "ar"}, {"AS", "as"}, {"LD", "ld"}, {"NM", "nm"},
+		{"OBJCOPY", "objcopy"}, {"RANLIB", "ranlib"}, {"STRIP", "strip"}, {"PYTHON", py},
+	} {
+		b.WriteString(kv[0] + "=" + kv[1] + "\n")
+	}
+	return b.String(), nil
+}
+
+// OptionROMCommand makes the x86 option ROMs (OptionROMs) in ROMDir from
+// the tree's pc-bios/optionrom with OptionROMConfig's config.mak there.
+func OptionROMCommand(p Plan) (Command, error) {
+	if p.ROMDir == "" {
+		return Command{}, fmt.Errorf("option ROMs: no build folder for them")
+	}
+	if p.Host == HostCygwin {
+		return Command{}, fmt.Errorf("option ROMs: Cygwin's gcc makes PE objects, not the ELF the ROM link needs")
+	}
+	q := p
+	q.BuildDir = p.ROMDir
+	return q.wrap([]string{"make", "-f", p.join(p.SourceDir, "pc-bios", "optionrom", "Makefile"), "all"})
 }
 
 // ToolCommand runs a tool of the toolchain (e.g. the cross gcc) with the

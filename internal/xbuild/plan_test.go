@@ -108,8 +108,9 @@ func TestConfigureLeavesOutOptionsTheTreeLacks(t *testing.T) {
 			t.Error("passed an option the tree does not know")
 		}
 	}
+	// 7.2 also has no Rust and no --disable-download (it fetches nothing).
 	_, skipped, _ := ConfigureOptions(p.Known)
-	if !reflect.DeepEqual(skipped, []string{"--disable-canokey"}) {
+	if !reflect.DeepEqual(skipped, []string{"--disable-canokey", "--disable-rust", "--disable-download"}) {
 		t.Errorf("skipped = %q", skipped)
 	}
 	p.DepsPrefixes = []string{"/home/a b/deps"}
@@ -227,5 +228,121 @@ func TestKnownOptionsReadsConfigureAndMesonOptions(t *testing.T) {
 	}
 	if _, err := KnownOptions(t.TempDir()); err == nil {
 		t.Error("a folder without configure accepted")
+	}
+}
+
+func knownFrom(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/xbuild/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, l := range strings.Fields(string(b)) {
+		known[l] = true
+	}
+	return known
+}
+
+// TestConfigureCommandPerRelease pins the whole configure line of the two
+// releases this tool builds from Debian's trees: 7.2.22 (dfsg, the host's
+// meson and python from PATH) and 10.2.2 (+ds: a venv with meson from
+// Debian's package on PYTHONPATH, --python= the distribution's python, no
+// blobs to install, nothing downloaded, no Rust).
+func TestConfigureCommandPerRelease(t *testing.T) {
+	head := []string{"--cross-prefix=x86_64-w64-mingw32-", "--target-list=x86_64-softmmu"}
+	flags := []string{"--extra-cflags=-ffile-prefix-map=../../../sources/qemu/abc/src=. -ffile-prefix-map=/cache/sources/qemu/abc/src=. -I/../cache/deps/stack-1/include",
+		"--extra-ldflags=-Wl,--no-insert-timestamp -L/../cache/deps/stack-1/lib"}
+	off72 := "--disable-brlapi --disable-bzip2 --disable-canokey --disable-capstone --disable-curl --disable-curses --disable-dbus-display --disable-debug-info --disable-docs --disable-gcrypt --disable-gettext --disable-gio --disable-glusterfs --disable-gnutls --disable-gtk --disable-guest-agent --disable-guest-agent-msi --disable-jack --disable-libiscsi --disable-libnfs --disable-libssh --disable-libusb --disable-lzfse --disable-lzo --disable-nettle --disable-opengl --disable-pa --disable-plugins --disable-png --disable-qga-vss --disable-rbd --disable-sdl --disable-sdl-image --disable-smartcard --disable-snappy --disable-sndio --disable-spice --disable-spice-protocol --disable-u2f --disable-usb-redir --disable-virglrenderer --disable-vnc-jpeg --disable-vnc-sasl --disable-vte --disable-werror --disable-xkbcommon --disable-zstd"
+	on := "--enable-fdt=system --enable-slirp --enable-system --enable-tools --enable-vnc"
+	off10 := "--disable-brlapi --disable-bzip2 --disable-canokey --disable-capstone --disable-curl --disable-curses --disable-dbus-display --disable-debug-info --disable-docs --disable-download --disable-gcrypt --disable-gettext --disable-gio --disable-glusterfs --disable-gnutls --disable-gtk --disable-guest-agent --disable-guest-agent-msi --disable-install-blobs --disable-jack --disable-libiscsi --disable-libnfs --disable-libssh --disable-libusb --disable-lzfse --disable-lzo --disable-nettle --disable-opengl --disable-pa --disable-plugins --disable-png --disable-qga-vss --disable-rbd --disable-rust --disable-sdl --disable-sdl-image --disable-smartcard --disable-snappy --disable-sndio --disable-spice --disable-spice-protocol --disable-u2f --disable-usb-redir --disable-virglrenderer --disable-vnc-jpeg --disable-vnc-sasl --disable-vte --disable-werror --disable-xkbcommon --disable-zstd"
+	pc := "PKG_CONFIG_LIBDIR=/cache/deps/stack-1/lib/pkgconfig:/usr/x86_64-w64-mingw32/lib/pkgconfig"
+	for _, tc := range []struct {
+		name    string
+		known   string
+		python  string
+		pypath  []string
+		noBlobs bool
+		args    []string
+		env     []string
+	}{
+		{name: "7.2.22 dfsg", known: "qemu-7.2-options.txt",
+			args: append(append(append([]string{}, head...), flags...), strings.Fields(off72+" "+on)...),
+			env:  []string{"PATH=/usr/bin:$PATH", "PKG_CONFIG=pkg-config", pc, "PKG_CONFIG_PATH=", "PKG_CONFIG_SYSROOT_DIR="}},
+		{name: "10.2.2 +ds", known: "qemu-10.2.2-options.txt", python: "/usr/bin/python3",
+			pypath: []string{"/cache/tools/meson-1.7.0/usr/lib/python3/dist-packages"}, noBlobs: true,
+			args: append(append(append(append([]string{}, head...), "--python=/usr/bin/python3"), flags...), strings.Fields(off10+" "+on)...),
+			env: []string{"PATH=/usr/bin:$PATH", "PKG_CONFIG=pkg-config", pc, "PKG_CONFIG_PATH=", "PKG_CONFIG_SYSROOT_DIR=",
+				"PYTHONPATH=/cache/tools/meson-1.7.0/usr/lib/python3/dist-packages"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Plan{
+				Host: HostLinux, SourceDir: "/cache/sources/qemu/abc/src", BuildDir: "/cache/build/v-k/build",
+				CrossPrefix: "x86_64-w64-mingw32-", Targets: []string{"x86_64-softmmu"},
+				PkgConfigLibDirs: []string{"/cache/deps/stack-1/lib/pkgconfig", "/usr/x86_64-w64-mingw32/lib/pkgconfig"},
+				DepsPrefixes:     []string{"/cache/deps/stack-1"}, PathPrepend: []string{"/usr/bin"},
+				Known: knownFrom(t, tc.known), Python: tc.python, PythonPath: tc.pypath, NoBlobs: tc.noBlobs,
+			}
+			c, err := ConfigureCommand(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Args[0] != "/cache/sources/qemu/abc/src/configure" {
+				t.Errorf("program %s", c.Args[0])
+			}
+			if !reflect.DeepEqual(c.Args[1:], tc.args) {
+				t.Errorf("argv:\n got %q\nwant %q", c.Args[1:], tc.args)
+			}
+			if !reflect.DeepEqual(c.Env, tc.env) {
+				t.Errorf("env:\n got %q\nwant %q", c.Env, tc.env)
+			}
+			// ninja and meson install run with the same environment: the
+			// venv's meson script imports meson from PYTHONPATH.
+			p.NinjaTargets, p.DestDir = []string{"qemu-img.exe"}, "/d"
+			for _, f := range []func(Plan) (Command, error){NinjaCommand, InstallCommand, IntrospectCommand} {
+				c2, err := f(p)
+				if err != nil || !reflect.DeepEqual(c2.Env, tc.env) {
+					t.Errorf("%q: env %q, %v", c2.Args, c2.Env, err)
+				}
+			}
+		})
+	}
+}
+
+func TestNoBlobsNeedsTheOption(t *testing.T) {
+	p := linuxPlan(t)
+	p.NoBlobs = true
+	delete(p.Known, "--disable-install-blobs")
+	if _, err := ConfigureCommand(p); err == nil || !strings.Contains(err.Error(), "--disable-install-blobs") {
+		t.Errorf("a tree without the option: %v", err)
+	}
+}
+
+func TestOptionROMPlan(t *testing.T) {
+	p := Plan{Host: HostLinux, SourceDir: "/src/qemu", ROMDir: "/b/optionrom", HostCC: "gcc", Python: "/usr/bin/python3",
+		PythonPath: []string{"/t/dist-packages"}}
+	cfg, err := OptionROMConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nTOPSRC_DIR=/src/qemu\n", "\nCC=gcc\n", "\nCCAS=gcc\n", "\nOBJCOPY=objcopy\n", "\nPYTHON=/usr/bin/python3\n", "\nEXTRA_CFLAGS=-m32\n"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config.mak lacks %q:\n%s", want, cfg)
+		}
+	}
+	c, err := OptionROMCommand(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Args, []string{"make", "-f", "/src/qemu/pc-bios/optionrom/Makefile", "all"}) || c.Dir != "/b/optionrom" {
+		t.Errorf("command %q in %s", c.Args, c.Dir)
+	}
+	p.HostCC = ""
+	if _, err := OptionROMConfig(p); err == nil {
+		t.Error("no compiler accepted")
+	}
+	p.HostCC, p.Host, p.Bash = "gcc", HostCygwin, "bash.exe"
+	if _, err := OptionROMCommand(p); err == nil {
+		t.Error("Cygwin accepted")
 	}
 }

@@ -78,7 +78,7 @@ func (h *Host) Tool(name, versionLine string) string {
 
 // Python puts a fake python interpreter named name on PATH: it answers
 // --version with "Python ver", -c with what the probe asks (its
-// executable, and whether mesonbuild, venv and ensurepip are there), and
+// executable, and whether mesonbuild, venv, ensurepip and tomllib are there), and
 // runs any other first argument as a shell script (so a meson script with
 // it on the #! line works).
 func (h *Host) Python(name, ver string, meson bool) string {
@@ -86,7 +86,7 @@ func (h *Host) Python(name, ver string, meson bool) string {
 	exe := filepath.Join(h.Bin, name)
 	return h.Script(name, fmt.Sprintf(`case "$1" in
 --version) echo "Python %s" ;;
--c) echo "executable=%s"; echo "mesonbuild=%s"; echo "venv=1"; echo "ensurepip=1" ;;
+-c) echo "executable=%s"; echo "mesonbuild=%s"; echo "venv=1"; echo "ensurepip=1"; echo "tomllib=1" ;;
 *) s="$1"; shift; exec /bin/sh "$s" "$@" ;;
 esac`, ver, exe, b[meson]))
 }
@@ -115,6 +115,7 @@ func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("flex", "flex 2.6.4")
 	h.Tool("make", "GNU Make 4.3")
 	h.Tool("patch", "GNU patch 2.7.6")
+	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 }
 
 // Sysroot is the fake host's own Debian mingw sysroot, /usr/x86_64-w64-mingw32.

@@ -1,0 +1,153 @@
+package bundle
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Firmware is one folder of firmware files from a Debian binary package
+// (seabios, ipxe-qemu, qemu-system-data: all architecture all), unpacked
+// into the cache, with where it came from. The pipeline fills
+// Input.Firmware with these from the same Debian suite as the QEMU source;
+// then the host's own firmware folders (Input.FirmwareDirs) are not used.
+type Firmware struct {
+	Dir       string `json:"dir"`       // e.g. <unpacked>/usr/share/seabios
+	Package   string `json:"package"`   // seabios
+	Version   string `json:"version"`   // 1.17.0-1
+	Suite     string `json:"suite"`     // sid
+	Deb       string `json:"deb"`       // seabios_1.17.0-1_all.deb
+	Copyright string `json:"copyright"` // <unpacked>/usr/share/doc/seabios/copyright
+	root      string // the unpacked package: no file may resolve outside it
+}
+
+// Describe is the one line README.txt gives the package.
+func (f Firmware) Describe() string {
+	s := fmt.Sprintf("%s %s from Debian %s", f.Package, f.Version, f.Suite)
+	if f.Deb != "" {
+		s += " (" + f.Deb + ")"
+	}
+	return s
+}
+
+// firmwareFolders are where Debian's firmware packages put what QEMU
+// loads: SeaBIOS, iPXE's ROMs (older ipxe-qemu: lib/ipxe/qemu, linked from
+// share/qemu), and qemu-system-data's share/qemu.
+var firmwareFolders = []string{"usr/share/seabios", "usr/lib/ipxe/qemu", "usr/share/qemu"}
+
+// FirmwareFromDeb describes the firmware folders of a package unpacked at
+// root (dpkg-deb -x, or the pipeline's extraction): one Firmware per
+// folder it has, all naming its copyright file, which must be there.
+func FirmwareFromDeb(root, pkg, version, suite, deb string) ([]Firmware, error) {
+	copyright := filepath.Join(root, "usr", "share", "doc", pkg, "copyright")
+	if _, err := os.Stat(copyright); err != nil {
+		return nil, fmt.Errorf("bundle: firmware package %s %s: no copyright file (%w); is %s the unpacked package?", pkg, version, err, root)
+	}
+	var out []Firmware
+	for _, d := range firmwareFolders {
+		dir := filepath.Join(root, filepath.FromSlash(d))
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			out = append(out, Firmware{Dir: dir, Package: pkg, Version: version, Suite: suite, Deb: deb, Copyright: copyright, root: root})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("bundle: firmware package %s %s has none of %s", pkg, version, strings.Join(firmwareFolders, ", "))
+	}
+	return out, nil
+}
+
+// findFirmware finds name in the packages' folders in order. A file that
+// is a link must resolve inside its own unpacked package (an absolute link
+// would otherwise pick up whatever the host has at that path); one that
+// resolves to nothing there is passed over.
+func findFirmware(fws []Firmware, name string) (string, *Firmware, error) {
+	for i := range fws {
+		f := &fws[i]
+		p := filepath.Join(f.Dir, filepath.FromSlash(name))
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A link to a file of another package (qemu-system-data links
+			// into seabios'): that package, later in the list, has it.
+			continue
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("bundle: firmware %s in %s: %w", name, f.Dir, err)
+		}
+		root := f.root
+		if root == "" {
+			root = f.Dir
+		}
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			root = r
+		}
+		if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return "", nil, fmt.Errorf("bundle: firmware %s in %s is a link to %s, outside package %s", name, f.Dir, real, f.Package)
+		}
+		return p, f, nil
+	}
+	return "", nil, nil
+}
+
+// firmwareNotes are README.txt's lines on the packaged firmware: each
+// package with the archive files it gave.
+func firmwareNotes(given map[string]*Firmware) []string {
+	byPkg := map[string][]string{}
+	desc := map[string]string{}
+	for name, f := range given {
+		k := f.Package + " " + f.Version
+		byPkg[k] = append(byPkg[k], name)
+		desc[k] = f.Describe()
+	}
+	keys := make([]string, 0, len(byPkg))
+	for k := range byPkg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		files := byPkg[k]
+		sort.Strings(files)
+		out = append(out, fmt.Sprintf("%s: %s", desc[k], strings.Join(summarize(files), ", ")))
+	}
+	return out
+}
+
+// firmwarePackages are the Debian binary packages (architecture all) that
+// hold what firmware[target] lists beyond what QEMU's own build makes
+// (keymaps always; the x86 option ROMs when xbuild makes them from the
+// tree, as it does for Debian's repacks). qemu-system-data is not among
+// them: it carries option ROMs and keymaps built from one QEMU release
+// (sid's is 11.1.3 while its source is 10.2.2), so it is wanted only for
+// a tree whose build makes neither, and then in that tree's own version.
+var firmwarePackages = map[string][]string{
+	"x86_64-softmmu": {"seabios", "ipxe-qemu"},
+	"i386-softmmu":   {"seabios", "ipxe-qemu"},
+}
+
+// FirmwarePackagesFor lists the Debian packages the pipeline fetches (from
+// the QEMU source's own suite) for the targets; a target without an entry
+// is an error, not an archive that cannot boot.
+func FirmwarePackagesFor(targets []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		pkgs, ok := firmwarePackages[t]
+		if !ok {
+			return nil, fmt.Errorf("bundle: no firmware packages known for target %s: add them to internal/bundle/firmware.go", t)
+		}
+		for _, p := range pkgs {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
