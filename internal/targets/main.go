@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"qemupack/internal/config"
 	"qemupack/internal/pick"
 	"qemupack/internal/pipeline"
 )
@@ -14,12 +15,16 @@ import (
 // Bundle runs the main job end to end, up to the smoke test.
 func Bundle(ctx context.Context) error {
 	start := time.Now()
-	r, err := pipelineTo(ctx, "smoke", nil)
+	r, err := pipelineTo(ctx, "smoke", func(r *pipeline.Run) { r.Skip["smoke"] = r.Config.SkipSmoke })
 	if err != nil {
 		return err
 	}
 	b := r.Bundle
-	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), smoke passed", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs)), start)
+	smoked := "smoke passed"
+	if r.Config.SkipSmoke {
+		smoked = fmt.Sprintf("smoke SKIPPED (%s=skip): the archive is untested", config.EnvSmoke)
+	}
+	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked), start)
 	return nil
 }
 
