@@ -34,12 +34,20 @@ type Entry struct {
 	Source string // a file on disk (links followed: the archive holds real files)
 	Data   []byte // or the content itself, when Source is ""
 	Exec   bool   // mode 0755 instead of 0644 (for unzip on Unix; Windows ignores it)
+	// Origin is the build-machine file Source was made from when Source
+	// is a derived copy (a stripped program in the step cache): what a
+	// bill of materials traces the entry to.
+	Origin string
 }
 
 // Spec is a whole archive.
 type Spec struct {
 	Top     string // the single top folder, e.g. qemu-7.2.22-debian-win64
 	Entries []Entry
+	// Debug are the entries of the debug archive (DebugName): one
+	// <name>.debug per stripped program or DLL; none when nothing was
+	// stripped.
+	Debug []Entry
 	// Time stamps every entry. Zip cannot hold times before 1980; earlier
 	// values are raised to 1980-01-01.
 	Time time.Time

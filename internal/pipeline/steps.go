@@ -174,7 +174,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
-		Cache: r.Cache, Log: r.Line,
+		Cache: r.Cache, Log: r.Line, Strip: &bundle.Stripper{Objcopy: c.CrossPrefix + "objcopy"},
 	}, nil
 }
 

@@ -115,6 +115,9 @@ func releaseTo(ctx context.Context, what string, zip bool) error {
 	if out.Zip != "" {
 		made = append([]string{baseName(out.Zip)}, made...)
 	}
+	if d := r.Bundle.Debug.Path; d != "" {
+		made = append(made, baseName(d))
+	}
 	done(fmt.Sprintf("%s: %s in %s (%d files, %s)", what, strings.Join(made, ", "), r.Config.DistDir, out.Files, signed), start)
 	return nil
 }
