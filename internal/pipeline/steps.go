@@ -224,21 +224,16 @@ func smokeTest(ctx context.Context, r *Run) error {
 	if !SmokeAvailable() {
 		return errors.New("wine is not installed, so the archive cannot be tested: install the Debian package wine (run as root and qemupack installs it), or run on Windows")
 	}
-	rep, err := SmokeArchive(ctx, r.Config, r.Bundle.Archive.Path, r.Line)
-	if err != nil {
-		return err
-	}
-	r.Smoke = rep
-	return nil
+	return r.smokeOnce(ctx)
 }
 
 // SmokeArchive runs the smoke checks on an archive (under wine on Linux).
 func SmokeArchive(ctx context.Context, c config.Config, archive string, log func(string)) (*smoke.Report, error) {
-	kernel, err := smoke.Kernel(ctx, filepath.Join(c.CacheDir, "kernel"), c.Offline, log)
+	o, err := smokeOptions(ctx, c, archive, log)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}})
+	rep, err := smoke.Smoke(ctx, o)
 	if err != nil {
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}

@@ -19,7 +19,11 @@ func Bundle(ctx context.Context) error {
 		return err
 	}
 	b := r.Bundle
-	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), smoke passed", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs)), start)
+	smoked := "smoke passed"
+	if r.SmokeHit {
+		smoked = "smoke passed earlier for this archive"
+	}
+	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked), start)
 	return nil
 }
 
@@ -73,7 +77,11 @@ func Smoke(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	done(fmt.Sprintf("smoke: %s passed %d checks", r.Bundle.Archive.Path, len(r.Smoke.Steps)), start)
+	earlier := ""
+	if r.SmokeHit {
+		earlier = " earlier"
+	}
+	done(fmt.Sprintf("smoke: %s passed %d checks%s", r.Bundle.Archive.Path, len(r.Smoke.Steps), earlier), start)
 	return nil
 }
 
