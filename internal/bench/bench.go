@@ -102,25 +102,34 @@ func closure(ctx context.Context, o Options, r *pipeline.Run) ([]Figure, error) 
 	if err != nil {
 		return nil, err
 	}
-	search := r.Host.DLLSearch([]string{r.Deps.Dir})
-	var ours, base, noDelay *bundle.Closure
-	tOurs, err := median(5, func() (err error) { ours, err = bundle.Resolve(roots, search); return })
+	f, err := ClosureFigure(ctx, o.Config.CrossPrefix+"objdump", roots, r.Host.DLLSearch([]string{r.Deps.Dir}))
 	if err != nil {
 		return nil, err
 	}
-	objdump := o.Config.CrossPrefix + "objdump"
+	o.say("%s", f.Line)
+	return []Figure{f}, nil
+}
+
+// ClosureFigure times the closure of roots with our reader (median of 5)
+// and with objdump (median of 3), and fails unless both find the same DLLs.
+func ClosureFigure(ctx context.Context, objdump string, roots []string, search []bundle.SearchDir) (Figure, error) {
+	var ours, base, noDelay *bundle.Closure
+	tOurs, err := median(5, func() (err error) { ours, err = bundle.Resolve(roots, search); return })
+	if err != nil {
+		return Figure{}, err
+	}
 	tBase, err := median(3, func() (err error) {
 		base, err = bundle.ResolveWith(roots, search, func(p string) (*pe.File, error) { return objdumpImports(ctx, objdump, p) })
 		return
 	})
 	if err != nil {
-		return nil, err
+		return Figure{}, err
 	}
 	if noDelay, err = bundle.ResolveWith(roots, search, openNoDelay); err != nil {
-		return nil, err
+		return Figure{}, err
 	}
 	if !slices.Equal(base.Names(), noDelay.Names()) {
-		return nil, fmt.Errorf("the objdump walk found %v, our reader (without delay imports) %v", base.Names(), noDelay.Names())
+		return Figure{}, fmt.Errorf("the objdump walk found %v, our reader (without delay imports) %v", base.Names(), noDelay.Names())
 	}
 	var delayOnly []string
 	for _, n := range ours.Names() {
@@ -134,8 +143,7 @@ func closure(ctx context.Context, o Options, r *pipeline.Run) ([]Figure, error) 
 	if len(delayOnly) > 0 {
 		line += fmt.Sprintf(" (and %s, delay-loaded, which objdump does not show)", strings.Join(delayOnly, " "))
 	}
-	o.say("%s", line)
-	return []Figure{{Part: "closure", Ratio: ratio, Line: line}}, nil
+	return Figure{Part: "closure", Ratio: ratio, Line: line}, nil
 }
 
 // objdumpImports reads a file's imports the way QEMU's own nsis.py does:
