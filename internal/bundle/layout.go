@@ -139,9 +139,16 @@ func layout(ctx context.Context, in Input) (spec Spec, cl *Closure, err error) {
 	if err != nil {
 		return Spec{}, nil, err
 	}
+	dllSums := map[string]string{}
+	for _, d := range cl.DLLs {
+		dllSums[d.Path] = d.SHA256
+	}
 	var entries []Entry
 	for _, b := range bins {
-		e := Entry{Name: filepath.Base(b), Source: b, Exec: strings.HasSuffix(strings.ToLower(b), ".exe")}
+		e := Entry{Name: filepath.Base(b), Source: b, Exec: strings.HasSuffix(strings.ToLower(b), ".exe"), SHA256: ship[b].SHA256}
+		if e.SHA256 == "" {
+			e.SHA256 = dllSums[b] // hashed by the closure
+		}
 		if s := ship[b]; s.Path != "" {
 			e.Source, e.Origin = s.Path, b
 		}
@@ -301,7 +308,7 @@ func (in Input) strip(ctx context.Context, bins []string, cl *Closure, held *[]*
 		}
 		ship[b] = s
 		if s.Debug != "" {
-			debug = append(debug, Entry{Name: s.Name + ".debug", Source: s.Debug})
+			debug = append(debug, Entry{Name: s.Name + ".debug", Source: s.Debug, SHA256: s.DebugSHA256})
 		}
 	}
 	if firstErr != nil {

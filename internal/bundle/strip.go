@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ const StripKind = "strip"
 
 // stripRecipe names how a binary is stripped; change it when the commands
 // below change, so no entry made the old way is taken for a new one.
-const stripRecipe = "strip-3: objcopy --only-keep-debug; objcopy --strip-all --add-gnu-debuglink; SOURCE_DATE_EPOCH=0"
+const stripRecipe = "strip-4: objcopy --only-keep-debug; objcopy --strip-all --add-gnu-debuglink; SOURCE_DATE_EPOCH=0"
 
 // DebugName is the name of the debug archive beside the archive of a
 // version: qemu-<version>-win64-debug.zip. Its top folder is the
@@ -56,7 +57,33 @@ type Stripped struct {
 	Path   string // the stripped file ("" when the original ships as it is)
 	Debug  string // <name>.debug beside it ("" when there was nothing to keep)
 	SHA256 string // of the file shipped
-	Entry  *stepcache.Entry
+	// DebugSHA256 is the debug file's.
+	DebugSHA256 string
+	Entry       *stepcache.Entry
+}
+
+// strippedName is the record of a stripped file in its entry: the sums of
+// the two files, so a rerun does not read them again.
+const strippedName = "stripped.json"
+
+type strippedRecord struct {
+	SHA256      string `json:"sha256"`
+	DebugSHA256 string `json:"debug_sha256"`
+}
+
+func readStripped(dir string) (strippedRecord, error) {
+	var r strippedRecord
+	b, err := os.ReadFile(filepath.Join(dir, strippedName))
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	if err == nil && (len(r.SHA256) != 64 || len(r.DebugSHA256) != 64) {
+		err = fmt.Errorf("sums missing")
+	}
+	if err != nil {
+		return r, fmt.Errorf("bundle: %s: %w", filepath.Join(dir, strippedName), err)
+	}
+	return r, nil
 }
 
 // Strip returns the stripped copy of the program or DLL at src (whose
@@ -82,7 +109,7 @@ func (s *Stripper) Strip(ctx context.Context, cache *stepcache.Cache, src, sum s
 	in.Add("recipe", stripRecipe)
 	lname := strings.ToLower(name)
 	e, err := cache.Do(ctx, StripKind, lname, in, stepcache.Options{Check: func(dir string) error {
-		_, err := os.Stat(filepath.Join(dir, name+".debug"))
+		_, err := readStripped(dir)
 		return err
 	}}, func(ctx context.Context, tmp, final, work string) error {
 		return s.make(ctx, src, tmp, work, name)
@@ -90,12 +117,13 @@ func (s *Stripper) Strip(ctx context.Context, cache *stepcache.Cache, src, sum s
 	if err != nil {
 		return Stripped{}, err
 	}
-	out := Stripped{Name: name, Path: filepath.Join(e.Dir, name), Debug: filepath.Join(e.Dir, name+".debug"), Entry: e}
-	if out.SHA256, err = checksum.File(out.Path); err != nil {
+	rec, err := readStripped(e.Dir)
+	if err != nil {
 		e.Release()
-		return Stripped{}, fmt.Errorf("bundle: %w", err)
+		return Stripped{}, err
 	}
-	return out, nil
+	return Stripped{Name: name, Path: filepath.Join(e.Dir, name), Debug: filepath.Join(e.Dir, name+".debug"),
+		SHA256: rec.SHA256, DebugSHA256: rec.DebugSHA256, Entry: e}, nil
 }
 
 // make writes <name>.debug (everything a debugger reads: DWARF and the
@@ -131,5 +159,17 @@ func (s *Stripper) make(ctx context.Context, src, tmp, work, name string) error 
 			return fmt.Errorf("bundle: %s still has symbols or DWARF after %s --strip-all", name, s.Objcopy)
 		}
 	}
-	return nil
+	var rec strippedRecord
+	var err error
+	if rec.SHA256, err = checksum.File(stripped); err != nil {
+		return err
+	}
+	if rec.DebugSHA256, err = checksum.File(debug); err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(tmp, strippedName), append(data, '\n'), 0o644)
 }

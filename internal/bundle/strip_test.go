@@ -273,3 +273,25 @@ func namesGreet(b []byte) bool {
 	}
 	return false
 }
+
+// A known sum an entry carries stands in for reading the file in the
+// fingerprint, but the written archive is still checked against the
+// file's content: a wrong sum fails the write.
+func TestKnownSumIsCheckedOnWrite(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.txt")
+	os.WriteFile(src, []byte("content"), 0o644)
+	sum := sha256.Sum256([]byte("content"))
+	good := Spec{Top: "top", Time: DefaultEpoch, Entries: []Entry{{Name: "a.txt", Source: src, SHA256: hex.EncodeToString(sum[:])}}}
+	if _, err := WriteZip(context.Background(), good, filepath.Join(dir, "good.zip")); err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.Entries = []Entry{{Name: "a.txt", Source: src, SHA256: strings.Repeat("0", 64)}}
+	if _, err := WriteZip(context.Background(), bad, filepath.Join(dir, "bad.zip")); err == nil || !strings.Contains(err.Error(), "read-back check failed") {
+		t.Errorf("a wrong known sum: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad.zip")); err == nil {
+		t.Error("the archive with a wrong sum was written")
+	}
+}
