@@ -65,6 +65,9 @@ func ReleaseSums() error { return targets.ReleaseSums() }
 // Reprocheck builds the same inputs in two checkout copies with different paths and compares their dist/ files byte for byte, printing the first differing archive entry and any build path leaked into it. Reads JOBS, QEMUPACK_CACHE, QEMUPACK_REPRO_SECOND, QEMUPACK_REPRO_SHARE_DEPS, QEMUPACK_REPRO_TARGET, SOURCE_DATE_EPOCH.
 func Reprocheck(ctx context.Context) error { return targets.Reprocheck(ctx) }
 
+// Bench prints, as ratios measured in one run, the DLL closure against an objdump walk, a no-op bundle against mage -l, the archive stripped against unstripped, and (QEMUPACK_BENCH=cold, about an hour) the cold main job against a plain build script generated from the same recipes. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_BENCH, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+func Bench(ctx context.Context) error { return targets.Bench(ctx) }
+
 // CATALOG holds catalog maintenance. (Its Go name differs from the Catalog
 // target only in case: mage lowercases both, so `catalog` is the table and
 // `catalog:refresh` the refresh.)

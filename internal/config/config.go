@@ -61,6 +61,9 @@ type Config struct {
 
 	CatalogSrc string // QEMUPACK_CATALOG_SRC: release trees or tarballs for catalog:refresh
 	TestMirror string // QEMUPACK_TEST_MIRROR: the tests' source tarballs
+	// Bench are the parts `bench` measures (QEMUPACK_BENCH): closure,
+	// noop, size, cold.
+	Bench []string
 
 	Tag          string // QEMUPACK_TAG: a CI tag naming a release (v9.2.4)
 	MatrixSeries int    // QEMUPACK_MATRIX_SERIES, default 2
@@ -136,6 +139,7 @@ const (
 	EnvTestMirror  = "QEMUPACK_TEST_MIRROR"
 	EnvSetup       = "QEMUPACK_SETUP"
 	EnvSmoke       = "QEMUPACK_SMOKE"
+	EnvBench       = "QEMUPACK_BENCH"
 	EnvSuites      = "QEMUPACK_SUITES"
 	EnvVMPubKey    = "QEMUPACK_VM_PUBKEY"
 )

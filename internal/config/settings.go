@@ -26,6 +26,7 @@ const (
 	GroupSetup   = "setup"   // targets that install what the host lacks: bundle, build, deps, archive, smoke, release, installer, test, freshroot
 	GroupBundle  = "bundle"  // bundle alone
 	GroupFresh   = "freshroot"
+	GroupBench   = "bench" // bench
 	// The vm targets each read their own few settings: their groups are
 	// the target names.
 	GroupVMUp     = "vm:up"
@@ -168,6 +169,18 @@ var Settings = []Setting{
 	{Name: "QEMUPACK_FRESH_KEEP", Meaning: "`1`: `freshroot` leaves each root in the cache for a look inside", Default: "`0`",
 		Groups: []string{GroupFresh}, parse: func(p *parser, c *Config) {
 			c.Fresh.Keep = p.flag("QEMUPACK_FRESH_KEEP", "keep the roots")
+		}},
+	{Name: EnvBench, Meaning: "what `bench` measures, comma-separated: `closure` (our PE reader against an `objdump -p` walk), `noop` (a no-op `bundle` against `mage -l`), `size` (the archive stripped against unstripped), `cold` (the main job in an empty cache against a generated shell script; about an hour on 2 cores)", Default: "`closure,noop,size`",
+		Groups: []string{GroupBench}, parse: func(p *parser, c *Config) {
+			c.Bench = nil
+			for _, part := range splitList(p.or(EnvBench, "closure,noop,size"), ",") {
+				switch part {
+				case "closure", "noop", "size", "cold":
+					c.Bench = append(c.Bench, part)
+				default:
+					p.bad("%s: %q is not a part of the benchmark (closure, noop, size, cold)", EnvBench, part)
+				}
+			}
 		}},
 	{Name: "QEMUPACK_TAG", Meaning: "a tag naming a QEMU release (`v9.2.4`, `qemu-9.2.4`): the matrix builds just it", Default: "none",
 		Groups: []string{GroupMatrix}, parse: func(p *parser, c *Config) {

@@ -76,6 +76,7 @@ type Run struct {
 	Build     xbuild.Result
 	Bundle    *bundle.Result
 	Smoke     *smoke.Report
+	SmokeHit  bool // the archive passed the same smoke test before; nothing ran now
 	Outputs   release.Outputs
 	Done      []string // steps finished, in the order they finished
 

@@ -200,7 +200,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
-		Cache: r.Cache, Log: r.Line,
+		Cache: r.Cache, Log: r.Line, Strip: &bundle.Stripper{Objcopy: c.CrossPrefix + "objcopy"},
 	}, nil
 }
 
@@ -250,21 +250,16 @@ func smokeTest(ctx context.Context, r *Run) error {
 	if !SmokeAvailable() {
 		return fmt.Errorf("wine is not installed, so the archive cannot be tested: install the Debian packages wine and wine64 (as root on Debian, qemupack installs them unless %s=no), or run on Windows; or set %s=skip to bundle without the smoke test", config.EnvSetup, config.EnvSmoke)
 	}
-	rep, err := SmokeArchive(ctx, r.Config, r.Bundle.Archive.Path, r.Line)
-	if err != nil {
-		return err
-	}
-	r.Smoke = rep
-	return nil
+	return r.smokeOnce(ctx)
 }
 
 // SmokeArchive runs the smoke checks on an archive (under wine on Linux).
 func SmokeArchive(ctx context.Context, c config.Config, archive string, log func(string)) (*smoke.Report, error) {
-	kernel, err := smoke.Kernel(ctx, filepath.Join(c.CacheDir, "kernel"), c.Offline, log)
+	o, err := smokeOptions(ctx, c, archive, log)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}})
+	rep, err := smoke.Smoke(ctx, o)
 	if err != nil {
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}

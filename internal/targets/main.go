@@ -23,6 +23,8 @@ func Bundle(ctx context.Context) error {
 	smoked := "smoke passed"
 	if r.Config.SkipSmoke {
 		smoked = fmt.Sprintf("smoke SKIPPED (%s=skip): the archive is untested", config.EnvSmoke)
+	} else if r.SmokeHit {
+		smoked = "smoke passed earlier for this archive"
 	}
 	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked), start)
 	return nil
@@ -78,7 +80,11 @@ func Smoke(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	done(fmt.Sprintf("smoke: %s passed %d checks", r.Bundle.Archive.Path, len(r.Smoke.Steps)), start)
+	earlier := ""
+	if r.SmokeHit {
+		earlier = " earlier"
+	}
+	done(fmt.Sprintf("smoke: %s passed %d checks%s", r.Bundle.Archive.Path, len(r.Smoke.Steps), earlier), start)
 	return nil
 }
 
@@ -119,6 +125,9 @@ func releaseTo(ctx context.Context, what string, zip bool) error {
 	made := []string{baseName(out.Installer), baseName(out.SBOM)}
 	if out.Zip != "" {
 		made = append([]string{baseName(out.Zip)}, made...)
+	}
+	if d := r.Bundle.Debug.Path; d != "" {
+		made = append(made, baseName(d))
 	}
 	done(fmt.Sprintf("%s: %s in %s (%d files, %s)", what, strings.Join(made, ", "), r.Config.DistDir, out.Files, signed), start)
 	return nil

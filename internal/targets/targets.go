@@ -37,6 +37,7 @@ var Groups = map[string][]string{
 	"matrix":          {config.GroupBuild, config.GroupMatrix},
 	"releasesums":     {config.GroupSums},
 	"reprocheck":      {config.GroupRepro},
+	"bench":           {config.GroupBuild, config.GroupDist, config.GroupBench},
 	"vm:up":           {config.GroupVMUp},
 	"vm:ssh":          {config.GroupVMSsh},
 	"vm:down":         {config.GroupVMDown},
