@@ -115,7 +115,11 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 		for _, d := range r.Deps {
 			depKeys = append(depKeys, byName[d].Key)
 		}
-		key, err := Key(r, patches, o.Tool.ID(), depKeys)
+		tools, err := o.Tool.findBuildTools(r)
+		if err != nil {
+			return nil, err
+		}
+		key, err := Key(r, patches, o.Tool.ID()+toolsKey(tools), depKeys)
 		if err != nil {
 			return nil, err
 		}
