@@ -54,7 +54,7 @@ func newWorld(t testing.TB) world {
 		copyFile(t, p, filepath.Join(w.deps, "bin", filepath.Base(p)))
 	}
 	copyFile(t, filepath.Join(fx.Sources, "README"), filepath.Join(w.deps, "share", "licenses", "testlibs", "README"))
-	w.search = DefaultSearch([]string{w.deps}, nil, "x86_64-w64-mingw32", petest.GCCRuntimeDir(t, fx.Cross))
+	w.search = petest.Search(t, fx.Cross, w.deps)
 	return w
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"qemupack/internal/checksum"
+	"qemupack/internal/host"
 	"qemupack/internal/pe"
 )
 
@@ -47,14 +48,9 @@ func IsWindowsDLL(name string) bool {
 	return windowsDLLs[n] || strings.HasPrefix(n, "api-ms-win-") || strings.HasPrefix(n, "ext-ms-")
 }
 
-// SearchDir is one folder DLLs are looked up in.
-type SearchDir struct {
-	Path string
-	// Override marks a folder whose copies deliberately replace the same
-	// DLL in later folders (our own deps prefixes, built because the
-	// host's copy was too old). See Closure.
-	Override bool
-}
+// SearchDir is one folder DLLs are looked up in; the host model gives the
+// one search order (host.Report.DLLSearch). See Closure for Override.
+type SearchDir = host.DLLDir
 
 // DLL is one DLL the bundle carries.
 type DLL struct {

@@ -3,7 +3,6 @@ package bundle
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 	"github.com/mholt/archives"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/deps"
 )
 
 // component is one licensed part of the bundle.
@@ -123,7 +123,7 @@ func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component
 //     first; then <prefix>/share/licenses/<name>/, or, when the library did
 //     not install its licence, the licence files (COPYING*, LICENSE*, ...)
 //     of the source tarball the prefix was built from
-//     (<cache>/sources/<sha256>/<file>, named in .qemupack-dep.json),
+//     (<cache>/sources/<sha256>/<file>, named in its deps.Manifest),
 //     extracted once into extractTo;
 //   - a prefix with share/licenses/<one folder>/;
 //   - a file a Debian package installed: /usr/share/doc/<package>/copyright.
@@ -138,26 +138,12 @@ type licenseResult struct {
 	files []licenseFile
 }
 
-type depRecord struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Source  string `json:"source"`
-	SHA256  string `json:"sha256"`
-}
-
-type stackRecord struct {
-	Libs []struct {
-		Name   string `json:"name"`
-		Prefix string `json:"prefix"`
-	} `json:"libs"`
-}
-
 func (lf *licenseFinder) find(file string) (string, []licenseFile, error) {
 	prefix := filepath.Dir(filepath.Dir(file))
-	if b, err := os.ReadFile(filepath.Join(prefix, "stack.json")); err == nil {
-		var st stackRecord
-		if err := json.Unmarshal(b, &st); err != nil {
-			return "", nil, fmt.Errorf("bundle: %s: %w", filepath.Join(prefix, "stack.json"), err)
+	if _, err := os.Stat(filepath.Join(prefix, deps.StackRecordName)); err == nil {
+		st, err := deps.ReadStack(prefix)
+		if err != nil {
+			return "", nil, fmt.Errorf("bundle: %w", err)
 		}
 		for _, l := range st.Libs {
 			if _, err := os.Stat(filepath.Join(l.Prefix, "bin", filepath.Base(file))); err == nil {
@@ -190,9 +176,8 @@ func (lf *licenseFinder) find(file string) (string, []licenseFile, error) {
 }
 
 func (lf *licenseFinder) findInPrefix(prefix string) (string, []licenseFile, error) {
-	var dep depRecord
-	b, err := os.ReadFile(filepath.Join(prefix, ".qemupack-dep.json"))
-	hasDep := err == nil && json.Unmarshal(b, &dep) == nil && dep.Name != ""
+	dep, err := deps.ReadManifest(prefix)
+	hasDep := err == nil && dep.Name != ""
 	licDir := filepath.Join(prefix, "share", "licenses")
 	if hasDep {
 		if files := licenseFilesUnder(filepath.Join(licDir, dep.Name)); len(files) > 0 {

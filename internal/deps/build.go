@@ -35,6 +35,20 @@ type Manifest struct {
 	BuiltAt   string   `json:"built_at"`
 }
 
+// ReadManifest reads the manifest of the library prefix at dir (the one
+// reader of .qemupack-dep.json every other package uses).
+func ReadManifest(dir string) (Manifest, error) {
+	var m Manifest
+	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return m, fmt.Errorf("deps: %s is not a library prefix: %w", dir, err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("deps: %s: %w", filepath.Join(dir, ManifestName), err)
+	}
+	return m, nil
+}
+
 // StepError is a failed build step of one library.
 type StepError struct {
 	Lib  string // "glib 2.74.6"
@@ -64,19 +78,21 @@ func (j *job) label() string { return j.r.Name + " " + j.r.Version }
 // builder carries what every build shares.
 type builder struct {
 	tc      Toolchain
-	cache   string // <cache>/deps
+	cache   string // the cache root (QEMUPACK_CACHE)
 	fetcher *source.Fetcher
 }
 
-func (b *builder) logDir(r recipe.Recipe) string {
-	return filepath.Join(b.cache, "logs", r.Name+"-"+r.Version)
+// LogDir is where the logs of a library's last build are kept.
+func LogDir(cacheDir string, r recipe.Recipe) string {
+	return filepath.Join(cacheDir, "logs", "deps", r.Name+"-"+r.Version)
 }
 
-// build makes one prefix: fetch, extract, patch, configure, compile,
-// install into a temporary folder, link test, rename into place.
-func (b *builder) build(ctx context.Context, j *job) (err error) {
+// build makes one prefix (the step cache calls it with the lock held):
+// fetch, extract, patch, configure and compile in work, install into
+// tmp, link test; tmp becomes the prefix j.prefix once build returns.
+func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err error) {
 	start := time.Now()
-	logs := b.logDir(j.r)
+	logs := LogDir(b.cache, j.r)
 	os.RemoveAll(logs)
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return err
@@ -113,21 +129,6 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	}); err != nil {
 		return err
 	}
-
-	workRoot := filepath.Join(b.cache, ".work")
-	pruneStale(workRoot, 24*time.Hour)
-	if err := os.MkdirAll(workRoot, 0o755); err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp(workRoot, j.r.Name+"-"+j.key[:12]+"-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err == nil {
-			os.RemoveAll(work)
-		}
-	}()
 
 	var root string
 	if err := step("extract", func(string) error {
@@ -201,15 +202,21 @@ func (b *builder) build(ctx context.Context, j *job) (err error) {
 	if err := os.WriteFile(filepath.Join(stage, ManifestName), append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	// The one step that makes the prefix visible: a rename of a complete tree.
-	if err := os.MkdirAll(filepath.Dir(j.prefix), 0o755); err != nil {
+	// The step cache renames tmp into place once the whole tree is there.
+	return moveInto(stage, tmp)
+}
+
+// moveInto moves every entry of dir into dst (an empty folder on the same
+// file system).
+func moveInto(dir, dst string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(stage, j.prefix); err != nil {
-		if _, serr := os.Stat(filepath.Join(j.prefix, ManifestName)); serr == nil {
-			return nil // another run finished the same key first
+	for _, e := range ents {
+		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			return err
 		}
-		return fmt.Errorf("deps: %s: move into place: %w", j.label(), err)
 	}
 	return nil
 }
@@ -221,16 +228,6 @@ func stagePath(dest, prefix string) string {
 		p = p[len(v):]
 	}
 	return filepath.Join(dest, p)
-}
-
-// pruneStale removes work folders of builds that died long ago (kill -9).
-func pruneStale(dir string, age time.Duration) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > age {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
 }
 
 func (b *builder) depDirs(j *job, sub string) []string {

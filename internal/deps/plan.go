@@ -5,16 +5,13 @@
 package deps
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"qemupack/internal/recipe"
+	"qemupack/internal/stepcache"
 )
 
 // BuilderVersion is part of every key: bump it when the way a library is
@@ -105,33 +102,36 @@ func Select(all []recipe.Recipe, want []string) ([]recipe.Recipe, error) {
 	return order, nil
 }
 
-// Key is the cache key of one library: a hash of its recipe, its patches
-// (names and contents), the toolchain, the builder version and the keys
-// of its dependencies.
-func Key(r recipe.Recipe, patches []string, toolchain string, depKeys []string) (string, error) {
-	h := sha256.New()
+// Inputs are what one library's prefix is made from, its step cache key:
+// the builder version, its recipe, its patches (names and contents), the
+// toolchain and the keys of its dependencies.
+func Inputs(r recipe.Recipe, patches []string, toolchain string, depKeys []string) (stepcache.Inputs, error) {
+	var in stepcache.Inputs
 	rc := r
 	rc.Path = ""
 	data, err := json.Marshal(rc)
 	if err != nil {
-		return "", err
+		return in, err
 	}
-	fmt.Fprintf(h, "builder %s\nrecipe %s\n", BuilderVersion, data)
-	for _, p := range patches {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("key %s: %w", r.Name, err)
-		}
-		s := sha256.Sum256(b)
-		fmt.Fprintf(h, "patch %s %x\n", filepath.Base(p), s)
+	in.Add("builder", BuilderVersion)
+	in.Add("recipe", string(data))
+	if err := in.AddFiles("patches", patches); err != nil {
+		return in, fmt.Errorf("deps: %s: %w", r.Name, err)
 	}
-	fmt.Fprintf(h, "toolchain %s\n", toolchain)
+	in.Add("toolchain", toolchain)
 	ks := append([]string{}, depKeys...)
 	sort.Strings(ks)
-	for _, k := range ks {
-		fmt.Fprintf(h, "dep %s\n", k)
+	in.AddList("dependencies", ks)
+	return in, nil
+}
+
+// Key is the step cache key of one library (Inputs' key).
+func Key(r recipe.Recipe, patches []string, toolchain string, depKeys []string) (string, error) {
+	in, err := Inputs(r, patches, toolchain, depKeys)
+	if err != nil {
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return in.Key()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

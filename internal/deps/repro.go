@@ -42,7 +42,7 @@ func LinkPath(dir string) string {
 // for headers of other prefixes. GCC applies the last matching map, so
 // the work folder (inside the cache) comes last.
 func (b *builder) reproCflags(j *job, work string) []string {
-	cache := filepath.ToSlash(b.cache)
+	cache := filepath.ToSlash(filepath.Join(b.cache, "deps"))
 	return []string{
 		"-ffile-prefix-map=" + cache + "=" + InstallPrefix,
 		"-ffile-prefix-map=" + LinkPath(cache) + "=" + InstallPrefix,

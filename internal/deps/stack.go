@@ -2,8 +2,6 @@ package deps
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"qemupack/internal/config"
 	"qemupack/internal/recipe"
 	"qemupack/internal/source"
+	"qemupack/internal/stepcache"
 )
 
 // From says where a library in the stack comes from.
@@ -45,7 +44,10 @@ type Lib struct {
 
 // Options say what to build and where.
 type Options struct {
-	CacheDir string          // the cache root (QEMUPACK_CACHE); prefixes go to <CacheDir>/deps
+	CacheDir string // the cache root (QEMUPACK_CACHE); prefixes go to <CacheDir>/deps
+	// Cache is the step cache the prefixes and the stack are entries of
+	// (default: one at CacheDir).
+	Cache    *stepcache.Cache
 	Recipes  []recipe.Recipe // every recipe there is
 	PatchDir string          // patches/<name>/<version>/*.patch live here
 	Want     []string        // pkg-config modules or recipe names (default QEMUModules)
@@ -71,6 +73,22 @@ type Item struct {
 	Recipe     recipe.Recipe
 	Patches    []string
 	NeedsBuild bool
+
+	inputs stepcache.Inputs
+}
+
+// Kind is the step cache kind of the library prefixes; StackKind that of
+// the joined stack.
+const (
+	Kind      = "deps"
+	StackKind = "stack"
+)
+
+func (o Options) cache() *stepcache.Cache {
+	if o.Cache != nil {
+		return o.Cache
+	}
+	return &stepcache.Cache{Root: o.CacheDir}
 }
 
 // Plan decides, without building, where every library comes from and what
@@ -119,14 +137,21 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := Key(r, patches, o.Tool.ID()+toolsKey(tools), depKeys)
+		in, err := Inputs(r, patches, o.Tool.ID()+toolsKey(tools), depKeys)
+		if err != nil {
+			return nil, err
+		}
+		key, err := in.Key()
 		if err != nil {
 			return nil, err
 		}
 		it.Key = key
 		it.Patches = patches
-		it.Prefix = filepath.Join(o.CacheDir, "deps", r.Name+"-"+r.Version+"-"+key[:16])
-		if _, err := os.Stat(filepath.Join(it.Prefix, ManifestName)); err == nil {
+		it.inputs = in
+		if it.Prefix, err = o.cache().Path(Kind, r.Name+"-"+r.Version, in); err != nil {
+			return nil, err
+		}
+		if _, err := stepcache.ReadRecord(it.Prefix); err == nil {
 			it.From = FromCached
 		} else {
 			it.NeedsBuild = true
@@ -206,6 +231,27 @@ type Stack struct {
 	Built           int      `json:"built"`
 	Cached          int      `json:"cached"`
 	Host            int      `json:"host"`
+
+	// Entries are the step cache entries the stack is made of, held until
+	// the caller releases them (the pipeline does when its run ends).
+	Entries []*stepcache.Entry `json:"-"`
+}
+
+// StackRecordName is the record the deps step writes into every stack.
+const StackRecordName = "stack.json"
+
+// ReadStack reads the record of the stack prefix at dir (the one reader
+// of stack.json every other package uses).
+func ReadStack(dir string) (*Stack, error) {
+	data, err := os.ReadFile(filepath.Join(dir, StackRecordName))
+	if err != nil {
+		return nil, fmt.Errorf("deps: %s is not a library stack: %w", dir, err)
+	}
+	var st Stack
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("deps: %s: %w", filepath.Join(dir, StackRecordName), err)
+	}
+	return &st, nil
 }
 
 type progress struct {
@@ -247,7 +293,23 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	pr := &progress{out: o.Out, n: len(items), idx: map[string]int{}}
-	b := &builder{tc: o.Tool, cache: filepath.Join(o.CacheDir, "deps"), fetcher: o.Fetcher}
+	b := &builder{tc: o.Tool, cache: o.CacheDir, fetcher: o.Fetcher}
+	cache := o.cache()
+	var entries []*stepcache.Entry
+	var entriesMu sync.Mutex
+	keep := func(e *stepcache.Entry) {
+		entriesMu.Lock()
+		entries = append(entries, e)
+		entriesMu.Unlock()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			for _, e := range entries {
+				e.Release()
+			}
+		}
+	}()
 	byName := map[string]*Item{}
 	for _, it := range items {
 		byName[it.Name] = it
@@ -271,13 +333,21 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 	done := map[string]bool{}
 	failed := map[string]bool{}
 	for _, it := range items {
-		if !it.NeedsBuild {
+		switch {
+		case it.From == FromHost:
 			done[it.Name] = true
-			if it.From == FromHost {
-				pr.say(it.Name+" "+it.Version, fmt.Sprintf("host %s (%s)", it.Version, it.Prefix))
-			} else {
-				pr.say(it.Name+" "+it.Version, "cached "+it.Prefix)
+			pr.say(it.Name+" "+it.Version, fmt.Sprintf("host %s (%s)", it.Version, it.Prefix))
+		case !it.NeedsBuild:
+			// Held like every entry this run uses, so no other run prunes
+			// it meanwhile; a damaged or vanished prefix is built again.
+			e, err := cache.Do(ctx, Kind, it.Name+"-"+it.Version, it.inputs, stepcache.Options{}, nil)
+			if err != nil {
+				it.NeedsBuild, it.From = true, ""
+				continue
 			}
+			keep(e)
+			done[it.Name] = true
+			pr.say(it.Name+" "+it.Version, "cached "+it.Prefix)
 		}
 	}
 	type result struct {
@@ -333,7 +403,15 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 			j := b.jobFor(it, byName, share, pr)
 			go func() {
 				t0 := time.Now()
-				err := b.build(ctx, j)
+				e, err := cache.Do(ctx, Kind, it.Name+"-"+it.Version, it.inputs, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
+					return b.build(ctx, j, tmp, work)
+				})
+				if err == nil {
+					keep(e)
+					if e.Hit { // another run made it while this one waited
+						it.From = FromCached
+					}
+				}
 				results <- result{it, share, err, time.Since(t0)}
 			}()
 		}
@@ -351,7 +429,9 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 			continue
 		}
 		done[res.it.Name] = true
-		res.it.From = FromBuilt
+		if res.it.From != FromCached {
+			res.it.From = FromBuilt
+		}
 		res.it.NeedsBuild = false
 		res.it.Seconds = res.took.Seconds()
 		pr.say(label, fmt.Sprintf("built in %s, link test passed -> %s", res.took.Round(100*time.Millisecond), res.it.Prefix))
@@ -374,16 +454,18 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 			st.Host++
 		}
 	}
-	dir, err := joinStack(filepath.Join(o.CacheDir, "deps"), st.Libs)
+	e, err := joinStack(ctx, cache, st, o.Tool.SysrootPkgConfigDirs())
 	if err != nil {
 		return nil, err
 	}
-	st.Dir = dir
-	st.PkgConfigLibdir = append([]string{filepath.Join(dir, "lib", "pkgconfig")}, o.Tool.SysrootPkgConfigDirs()...)
-	data, _ := json.MarshalIndent(st, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(dir, "stack.json"), append(data, '\n'), 0o644); err != nil {
+	keep(e)
+	rec, err := ReadStack(e.Dir)
+	if err != nil {
 		return nil, err
 	}
+	st.Dir, st.PkgConfigLibdir = rec.Dir, rec.PkgConfigLibdir
+	ok = true
+	st.Entries = entries
 	return st, nil
 }
 
@@ -407,75 +489,78 @@ func (b *builder) jobFor(it *Item, byName map[string]*Item, share int, pr *progr
 }
 
 // joinStack makes (or finds) the stack prefix for this set of libraries:
-// <deps>/stack-<hash of the keys>, built in a temporary folder and renamed.
-func joinStack(depsDir string, libs []Lib) (string, error) {
+// one step cache entry keyed by the libraries' keys, holding every built
+// library's files (hard links, or copies across file systems) with the .pc
+// files pointed at the stack, and stack.json. The counters (built, cached)
+// are this run's news, not part of the stack: the record keeps the
+// libraries and where they are.
+func joinStack(ctx context.Context, cache *stepcache.Cache, st *Stack, sysrootPC []string) (*stepcache.Entry, error) {
+	var in stepcache.Inputs
+	in.Add("builder", BuilderVersion)
 	var keys []string
-	for _, l := range libs {
+	for _, l := range st.Libs {
 		keys = append(keys, l.Name+"="+l.Key)
 	}
 	sort.Strings(keys)
-	h := sha256.Sum256([]byte(strings.Join(keys, "\n")))
-	dir := filepath.Join(depsDir, "stack-"+hex.EncodeToString(h[:])[:16])
-	if _, err := os.Stat(filepath.Join(dir, "stack.json")); err == nil {
-		return dir, nil
-	}
-	os.RemoveAll(dir) // an earlier run died before stack.json was written
-	if err := os.MkdirAll(depsDir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(depsDir, ".stack-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	for _, l := range libs {
-		if l.From == FromHost {
-			continue
+	in.AddList("libraries", keys)
+	in.AddList("sysroot-pkgconfig", sysrootPC)
+	return cache.Do(ctx, StackKind, "stack", in, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
+		for _, l := range st.Libs {
+			if l.From == FromHost {
+				continue
+			}
+			if err := linkTree(l.Prefix, tmp, final); err != nil {
+				return fmt.Errorf("deps: join stack (%s): %w", l.Name, err)
+			}
 		}
-		err := filepath.WalkDir(l.Prefix, func(p string, d fs.DirEntry, err error) error {
+		rec := Stack{Libs: st.Libs, Dir: final, PkgConfigLibdir: append([]string{filepath.Join(final, "lib", "pkgconfig")}, sysrootPC...)}
+		for i := range rec.Libs {
+			rec.Libs[i].Seconds = 0
+			if rec.Libs[i].From != FromHost {
+				rec.Libs[i].From = FromCached
+			}
+		}
+		data, _ := json.MarshalIndent(rec, "", "  ")
+		return atomicfile.WriteFile(filepath.Join(tmp, StackRecordName), append(data, '\n'), 0o644)
+	})
+}
+
+// linkTree puts the files of the prefix into dst (hard links, copies where
+// links fail), .pc files rewritten from the prefix to final.
+func linkTree(prefix, dst, final string) error {
+	return filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(prefix, p)
+		if rel == "." || rel == ManifestName || rel == stepcache.RecordName || strings.HasPrefix(rel, ".qemupack-") {
+			return nil
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			t, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(l.Prefix, p)
-			if rel == "." || rel == ManifestName {
+			return os.Symlink(t, to)
+		case strings.HasSuffix(p, ".pc"):
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			text := strings.ReplaceAll(string(data), filepath.ToSlash(prefix), filepath.ToSlash(final))
+			return os.WriteFile(to, []byte(text), 0o644)
+		default:
+			if _, err := os.Lstat(to); err == nil {
+				return nil // the same file from two libraries: first wins
+			}
+			if err := os.Link(p, to); err == nil {
 				return nil
 			}
-			dst := filepath.Join(tmp, rel)
-			switch {
-			case d.IsDir():
-				return os.MkdirAll(dst, 0o755)
-			case d.Type()&fs.ModeSymlink != 0:
-				t, err := os.Readlink(p)
-				if err != nil {
-					return err
-				}
-				return os.Symlink(t, dst)
-			case strings.HasSuffix(p, ".pc"):
-				data, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				text := strings.ReplaceAll(string(data), filepath.ToSlash(l.Prefix), filepath.ToSlash(dir))
-				return os.WriteFile(dst, []byte(text), 0o644)
-			default:
-				if _, err := os.Lstat(dst); err == nil {
-					return nil // the same file from two libraries: first wins
-				}
-				if err := os.Link(p, dst); err == nil {
-					return nil
-				}
-				return atomicfile.Copy(p, dst)
-			}
-		})
-		if err != nil {
-			return "", fmt.Errorf("deps: join stack (%s): %w", l.Name, err)
+			return atomicfile.Copy(p, to)
 		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, serr := os.Stat(dir); serr == nil {
-			return dir, nil
-		}
-		return "", fmt.Errorf("deps: join stack: %w", err)
-	}
-	return dir, nil
+	})
 }

@@ -125,7 +125,7 @@ func TestRealLibffiPcre2EndToEnd(t *testing.T) {
 	}
 	// The old prefixes are still there (other stacks may use them) and the
 	// logs of each library are on disk.
-	if _, err := os.Stat(filepath.Join(cache, "deps", "logs", "libffi-3.4.4")); err != nil {
+	if _, err := os.Stat(filepath.Join(cache, "logs", "deps", "libffi-3.4.4")); err != nil {
 		t.Errorf("no build logs: %v", err)
 	}
 }

@@ -156,9 +156,13 @@ type Report struct {
 	BuildPython     Python    `json:"build_python"`
 	BuildPythonWhy  string    `json:"build_python_why"`
 	Sysroots        []Sysroot `json:"sysroots"`
-	Libraries       []Library `json:"libraries"`
-	Missing         []Missing `json:"missing"`
-	Notes           []string  `json:"notes,omitempty"`
+	// GCCRuntime is the cross compiler's runtime folder (libgcc_s_seh-1.dll,
+	// libssp-0.dll, libstdc++-6.dll), as this program opens it; "" when
+	// the compiler is missing.
+	GCCRuntime string    `json:"gcc_runtime,omitempty"`
+	Libraries  []Library `json:"libraries"`
+	Missing    []Missing `json:"missing"`
+	Notes      []string  `json:"notes,omitempty"`
 
 	opts Options
 }
@@ -244,6 +248,8 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 			r.Missing = append(r.Missing, Missing{What: t.Command, Package: t.Package, Why: t.Purpose})
 		}
 	}
+
+	r.GCCRuntime = r.probeGCCRuntime(ctx)
 
 	// Python: what configure would use, what meson runs under, and which
 	// one the build gets.

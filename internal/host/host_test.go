@@ -147,7 +147,8 @@ func TestProbeBadInputs(t *testing.T) {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
 		h.Env[config.EnvSysroot] = filepath.Join(h.Root, "no", "such", "sysroot")
-		_, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
+		// config checks the folder before anything is probed.
+		_, err := config.FromEnv(t.TempDir(), h.Getenv)
 		if err == nil || !strings.Contains(err.Error(), "QEMUPACK_SYSROOT") || !strings.Contains(err.Error(), "no/such/sysroot") || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("want a clear error naming the folder, got %v", err)
 		}
@@ -183,8 +184,8 @@ func TestProbeBadInputs(t *testing.T) {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
 		h.Env[config.EnvPython] = h.Tool("notpython", "hello")
-		h.Env[config.EnvSysroot] = "/nonexistent-sysroot"
 		h.PC(hosttest.Sysroot, "zlib", "")
+		h.PC(hosttest.Sysroot, "pixman-1", "")
 		_, err := host.Probe(context.Background(), cfgFor(t, h), h.Options())
 		if err == nil || strings.Count(err.Error(), "\n") < 3 {
 			t.Errorf("want three problems reported together, got %v", err)

@@ -68,6 +68,7 @@ type Run struct {
 	Pick      pick.Result
 	PickErr   error // kept when a target shows the pick's table even though nothing fits
 	Source    qemusrc.Tree
+	Firmware  []string // folders the firmware the stage lacks comes from
 	Deps      *deps.Stack
 	Build     xbuild.Result
 	Bundle    *bundle.Result

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -68,8 +69,27 @@ func sources(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.Source = tree
+	r.hold(tree.Entry)
+	r.Firmware = firmwareDirs(tree)
 	r.Say("sources: qemu %s ready (%s)", tree.Version, tree.Origin)
 	return nil
+}
+
+// firmwareDirs are where the firmware a Debian tree lacks (its repack
+// ships none) comes from: the host's seabios, ipxe-qemu and
+// qemu-system-data, looked up afresh on every run. An upstream tree's
+// build installs its own.
+func firmwareDirs(tree qemusrc.Tree) []string {
+	if tree.Flavor != qemusrc.FlavorDebian {
+		return nil
+	}
+	var out []string
+	for _, d := range []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func buildDeps(ctx context.Context, r *Run) error {
@@ -83,65 +103,49 @@ func buildDeps(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.Deps = st
+	for _, e := range st.Entries {
+		r.hold(e)
+	}
 	r.Say("deps: stack of %d libraries in %s (%d built, %d reused from the cache, %d from the host)",
 		len(st.Libs), st.Dir, st.Built, st.Cached, st.Host)
 	return nil
 }
 
 func build(ctx context.Context, r *Run) error {
-	hs, err := xbuild.DetectHost(ctx)
-	if err != nil {
-		return err
-	}
 	c := r.Config
-	res, err := xbuild.Build(ctx, xbuild.Options{
+	o := xbuild.Options{
 		Tree:         r.Source,
 		CacheDir:     c.CacheDir,
+		Cache:        r.Cache,
 		CrossPrefix:  c.CrossPrefix,
 		Targets:      c.Targets,
 		DepsPrefixes: []string{r.Deps.Dir},
-		Sysroots:     c.Sysroots,
+		Sysroots:     r.Host.ExistingSysroots(),
 		Jobs:         c.Jobs,
 		Python:       c.Python,
-		Host:         hs.Kind,
-		Bash:         hs.Bash,
-		ToPosix:      hs.ToPosix,
-		FromPosix:    hs.FromPosix,
+		Host:         xbuild.HostLinux,
 		Out:          lineWriter{r},
-	})
+	}
+	if l := r.Host.Layout; l != nil {
+		// Under Cygwin or MSYS2: configure runs through the shell, with the
+		// host model's one path conversion.
+		o.Host, o.Bash, o.ToPosix, o.FromPosix = xbuild.HostCygwin, r.Host.Bash(), l.ToPosix, l.ToWindows
+	}
+	res, err := xbuild.Build(ctx, o)
 	if err != nil {
 		return err
 	}
 	r.Build = res
+	r.hold(res.Entry)
 	return nil
 }
 
 // bundleInput is what the bundle step makes the archive from: the staged
-// build, the DLL search folders in the build's order (those inside the
-// cache, our own library prefixes, override the host's), then the user's
-// sysroots and the host's defaults.
+// build, the host's one DLL search order (our library stack first), the
+// firmware folders.
 func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	c, b := r.Config, r.Build
-	var search []bundle.SearchDir
-	seen := map[string]bool{}
-	add := func(d bundle.SearchDir) {
-		d.Path = filepath.Clean(d.Path)
-		if !seen[d.Path] {
-			seen[d.Path] = true
-			search = append(search, d)
-		}
-	}
-	cache := filepath.Clean(c.CacheDir) + string(filepath.Separator)
-	for _, d := range b.DLLSearchDirs {
-		add(bundle.SearchDir{Path: d, Override: strings.HasPrefix(filepath.Clean(d)+string(filepath.Separator), cache)})
-	}
-	rt, err := bundle.GCCRuntimeDir(ctx, c.CrossPrefix)
-	if err != nil {
-		return bundle.Input{}, err
-	}
-	for _, d := range bundle.DefaultSearch(nil, c.Sysroots, bundle.Triplet(c.CrossPrefix), rt) {
-		add(d)
-	}
+	search := r.Host.DLLSearch([]string{r.Deps.Dir})
 	keys := make([]string, 0, len(b.LicenseFiles))
 	for k := range b.LicenseFiles {
 		keys = append(keys, k)
@@ -160,7 +164,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	}
 	return bundle.Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
-		Search: search, FirmwareDirs: b.FirmwareDirs, Licenses: lic, BuildNotes: notes,
+		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
 		StampDir: filepath.Join(c.CacheDir, "bundle"), Log: r.Line,
 	}, nil
@@ -253,7 +257,13 @@ func releaseFiles(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	owners, err := sbom.DepsOwners(filepath.Join(c.CacheDir, "deps"), filepath.Join(c.Root, "recipes", "deps"), filepath.Join(c.Root, "patches"))
+	var prefixes []string
+	for _, l := range r.Deps.Libs {
+		if l.From != deps.FromHost {
+			prefixes = append(prefixes, l.Prefix)
+		}
+	}
+	owners, err := sbom.DepsOwners(prefixes, filepath.Join(c.Root, "recipes", "deps"), filepath.Join(c.Root, "patches"))
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	}
 	// Read the series first: the version it yields names our patch folder
 	// and is part of the key.
-	scratchBase := filepath.Join(req.CacheDir, "sources", "qemu")
+	scratchBase := filepath.Join(req.CacheDir, "tmp")
 	if err := os.MkdirAll(scratchBase, 0o755); err != nil {
 		return Tree{}, fmt.Errorf("qemu source: %w", err)
 	}
@@ -183,8 +183,8 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		return Tree{}, err
 	}
 	req.say("qemu: Debian's %s %s is QEMU %s with %d Debian patches, which bring it to %s", pkg, dp.dsc.Version, base, len(entries), version)
-	key := treeKey(append([]string{FlavorDebian, dp.origSHA, dp.debianSHA}, patchKeys(ours)...)...)
-	return build(req, key, func(tmp string) (Tree, error) {
+	in := treeInputs(FlavorDebian, []string{dp.origSHA, dp.debianSHA}, ours)
+	return build(ctx, req, "qemu-"+version, in, func(tmp string) (Tree, error) {
 		src := filepath.Join(tmp, "src")
 		req.say("qemu %s: unpacking %s", version, filepath.Base(dp.orig))
 		if err := extractTo(dp.orig, filepath.Join(tmp, "x"), src); err != nil {

@@ -10,8 +10,6 @@ package qemusrc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 	"qemupack/internal/catalog"
 	"qemupack/internal/run"
 	"qemupack/internal/source"
+	"qemupack/internal/stepcache"
 )
 
 // Flavours of source tree.
@@ -53,6 +52,8 @@ type Request struct {
 	DebianPackage string
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
+	// Cache is the step cache trees are entries of (default: one at CacheDir).
+	Cache *stepcache.Cache
 }
 
 // Tree is a prepared, patched source tree.
@@ -64,6 +65,27 @@ type Tree struct {
 	Patches   []string `json:"patches"` // our patches applied, in order
 	Key       string   `json:"key"`     // hash of every input
 	Requested string   `json:"requested"`
+
+	// Entry is the step cache entry holding the tree, held until released
+	// (the pipeline releases it when its run ends).
+	Entry *stepcache.Entry `json:"-"`
+}
+
+// Kind is the step cache kind of prepared trees.
+const Kind = "qemu-src"
+
+// ReadTree reads the record of the prepared tree in the entry at dir.
+func ReadTree(dir string) (Tree, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stampName))
+	if err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %s is not a prepared tree: %w", dir, err)
+	}
+	var t Tree
+	if err := json.Unmarshal(b, &t); err != nil {
+		return Tree{}, fmt.Errorf("qemu source: %s: %w", filepath.Join(dir, stampName), err)
+	}
+	t.Dir = filepath.Join(dir, "src")
+	return t, nil
 }
 
 // stampName is the file in a finished tree that records what it is.
@@ -232,15 +254,15 @@ func readVersion(tree string) (string, error) {
 	return v, nil
 }
 
-// treeKey hashes the parts that decide a tree's content.
-func treeKey(parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(prepVersion))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+// treeInputs are the parts that decide a tree's content: how trees are
+// made, the flavour, the sums of the tarballs, our patches.
+func treeInputs(flavor string, sums []string, ours []ourPatch) stepcache.Inputs {
+	var in stepcache.Inputs
+	in.Add("prep", prepVersion)
+	in.Add("flavor", flavor)
+	in.AddList("tarballs", sums)
+	in.AddList("patches", patchKeys(ours))
+	return in
 }
 
 func patchKeys(ps []ourPatch) []string {
@@ -259,63 +281,43 @@ func patchNames(ps []ourPatch) []string {
 	return out
 }
 
-// cached returns the finished tree at dir, if there is one.
-func cached(dir string) (Tree, bool) {
-	b, err := os.ReadFile(filepath.Join(dir, stampName))
-	if err != nil {
-		return Tree{}, false
+func (r Request) cache() *stepcache.Cache {
+	if r.Cache != nil {
+		return r.Cache
 	}
-	var t Tree
-	if json.Unmarshal(b, &t) != nil {
-		return Tree{}, false
-	}
-	t.Dir = filepath.Join(dir, "src")
-	if _, err := os.Stat(filepath.Join(t.Dir, "configure")); err != nil {
-		return Tree{}, false
-	}
-	return t, true
+	return &stepcache.Cache{Root: r.CacheDir}
 }
 
-// build makes the tree at <cache>/sources/qemu/<key> by calling fill on a
-// temporary folder (which must leave the tree at <tmp>/src) and renaming
-// it into place.
-func build(req Request, key string, fill func(tmp string) (Tree, error)) (Tree, error) {
-	base := filepath.Join(req.CacheDir, "sources", "qemu")
-	final := filepath.Join(base, key)
-	if t, ok := cached(final); ok {
-		t.Key = key
-		req.say("qemu %s source: reusing %s", t.Version, t.Dir)
-		return t, nil
+// build returns the tree for in from the step cache, making it with fill
+// in a temporary folder (fill must leave the tree at <tmp>/src) when there
+// is none. Two runs preparing the same tree wait for one another; the
+// entry is held until the tree's Entry is released.
+func build(ctx context.Context, req Request, name string, in stepcache.Inputs, fill func(tmp string) (Tree, error)) (Tree, error) {
+	hasConfigure := func(dir string) error {
+		_, err := os.Stat(filepath.Join(dir, "src", "configure"))
+		return err
 	}
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
-	}
-	tmp, err := os.MkdirTemp(base, "."+key+".part-*")
-	if err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+	e, err := req.cache().Do(ctx, Kind, name, in, stepcache.Options{Check: hasConfigure}, func(ctx context.Context, tmp, final, work string) error {
+		t, err := fill(tmp)
+		if err != nil {
+			return err
 		}
-	}()
-	t, err := fill(tmp)
+		t.Requested = req.Release.Version
+		stamp, _ := json.MarshalIndent(t, "", "  ")
+		return os.WriteFile(filepath.Join(tmp, stampName), append(stamp, '\n'), 0o644)
+	})
 	if err != nil {
 		return Tree{}, err
 	}
-	t.Key = key
-	t.Requested = req.Release.Version
-	stamp, _ := json.MarshalIndent(t, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, stampName), append(stamp, '\n'), 0o644); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	t, err := ReadTree(e.Dir)
+	if err != nil {
+		e.Release()
+		return Tree{}, err
 	}
-	os.RemoveAll(final) // an unfinished leftover (no stamp) may be in the way
-	if err := os.Rename(tmp, final); err != nil {
-		return Tree{}, fmt.Errorf("qemu source: %w", err)
+	t.Key, t.Entry = e.Key, e
+	if e.Hit {
+		req.say("qemu %s source: reusing %s", t.Version, t.Dir)
 	}
-	ok = true
-	t.Dir = filepath.Join(final, "src")
 	return t, nil
 }
 
@@ -367,8 +369,8 @@ func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, e
 	if err != nil {
 		return Tree{}, err
 	}
-	key := treeKey(append([]string{FlavorUpstream, rel.SHA256}, patchKeys(ours)...)...)
-	return build(req, key, func(tmp string) (Tree, error) {
+	in := treeInputs(FlavorUpstream, []string{rel.SHA256}, ours)
+	return build(ctx, req, "qemu-"+rel.Version, in, func(tmp string) (Tree, error) {
 		req.say("qemu %s: unpacking %s", rel.Version, filepath.Base(tarball))
 		src := filepath.Join(tmp, "src")
 		if err := extractTo(tarball, filepath.Join(tmp, "x"), src); err != nil {

@@ -7,11 +7,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"qemupack/internal/catalog"
 )
@@ -73,14 +76,66 @@ func needPatch(t *testing.T) {
 	}
 }
 
-// sourceTrees lists what is in the cache's tree folder (finished or not).
+// sourceTrees lists what is in the cache's tree folder, finished or being
+// made (lock files aside).
 func sourceTrees(t *testing.T, cache string) []string {
-	ents, _ := os.ReadDir(filepath.Join(cache, "sources", "qemu"))
 	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
+	for _, dir := range []string{filepath.Join(cache, Kind), filepath.Join(cache, Kind, ".tmp"), filepath.Join(cache, Kind, ".work")} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, e.Name())
+			}
+		}
 	}
 	return out
+}
+
+// Four runs preparing the same tree at once, many rounds: every run gets
+// the tree, and no tree a run holds is deleted or replaced under it.
+func TestConcurrentPreparationsShareOneTree(t *testing.T) {
+	needPatch(t)
+	mirror, root := t.TempDir(), t.TempDir()
+	sum := tinyRelease(t, mirror, "9.9.1")
+	for round := 0; round < 10; round++ {
+		cache := t.TempDir()
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr, err := Prepare(context.Background(), Request{
+					Release:  catalog.Release{Version: "9.9.1", URL: "https://download.qemu.org/qemu-9.9.1.tar.gz", SHA256: sum},
+					CacheDir: cache, Mirror: mirror, Offline: true, NoDebian: true, PatchRoot: root,
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer tr.Entry.Release()
+				// While held, the tree stays as it was handed over.
+				before, err := os.Stat(filepath.Join(tr.Dir, "configure"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+				after, err := os.Stat(filepath.Join(tr.Dir, "configure"))
+				if err != nil || !os.SameFile(before, after) {
+					errs <- fmt.Errorf("the tree handed over was replaced while held: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := sourceTrees(t, cache); len(got) != 1 {
+			t.Fatalf("round %d: trees %v, want exactly one", round, got)
+		}
+	}
 }
 
 func TestUpstreamTarballWithOurPatches(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"qemupack/internal/bundle"
+	"qemupack/internal/deps"
+	"qemupack/internal/pe/petest"
 	"qemupack/internal/sbom"
 	"qemupack/internal/sign"
 	"qemupack/internal/testbin"
@@ -41,8 +43,9 @@ func fakeBuild(t *testing.T) (bundle.Input, Inputs) {
 	os.WriteFile(filepath.Join(prefix, "share", "licenses", "greet", "COPYING"), []byte("MIT licence text\n"), 0o644)
 	sum := strings.Repeat("5e", 32)
 	man, _ := json.Marshal(map[string]any{"name": "greet", "version": "0.1", "source": "greet-0.1.tar.gz", "sha256": sum})
-	os.WriteFile(filepath.Join(prefix, sbom.DepManifestName), man, 0o644)
-	rec, _ := json.Marshal(map[string]any{"name": "greet", "version": "0.1", "license": "MIT",
+	os.WriteFile(filepath.Join(prefix, deps.ManifestName), man, 0o644)
+	rec, _ := json.Marshal(map[string]any{"name": "greet", "version": "0.1", "license": "MIT", "build": "meson",
+		"provides": map[string]string{"greet": "0.1"}, "link_test": "int main(void){return 0;}",
 		"sources": []map[string]string{{"url": "https://example.org/greet-0.1.tar.gz", "file": "greet-0.1.tar.gz", "sha256": sum}}})
 	os.WriteFile(filepath.Join(root, "recipes", "deps", "greet.json"), rec, 0o644)
 
@@ -56,18 +59,13 @@ func fakeBuild(t *testing.T) (bundle.Input, Inputs) {
 	os.WriteFile(filepath.Join(stage, "share", "keymaps", "en-us"), []byte("include common\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "COPYING"), []byte("GPL-2.0 text\n"), 0o644)
 
-	ctx := context.Background()
-	rt, err := bundle.GCCRuntimeDir(ctx, "x86_64-w64-mingw32-")
-	if err != nil {
-		t.Fatal(err)
-	}
 	bin := bundle.Input{
 		Stage: stage, Version: "1.0.0", Origin: "test",
-		Search:   bundle.DefaultSearch([]string{prefix}, nil, "x86_64-w64-mingw32", rt),
+		Search:   petest.Search(t, "x86_64-w64-mingw32-", prefix),
 		Licenses: map[string][]string{"QEMU": {filepath.Join(src, "COPYING")}},
 		Time:     time.Unix(1700000000, 0), DistDir: filepath.Join(dir, "dist"),
 	}
-	owners, err := sbom.DepsOwners(filepath.Join(dir, "cache", "deps"), filepath.Join(root, "recipes", "deps"), filepath.Join(root, "patches"))
+	owners, err := sbom.DepsOwners([]string{prefix}, filepath.Join(root, "recipes", "deps"), filepath.Join(root, "patches"))
 	if err != nil || len(owners) != 1 {
 		t.Fatalf("deps owners: %v, %v", owners, err)
 	}

@@ -15,6 +15,7 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdxlib"
 
+	"qemupack/internal/deps"
 	"qemupack/internal/testbin"
 )
 
@@ -302,6 +303,9 @@ func TestAttributeThroughMergedPrefix(t *testing.T) {
 	}
 }
 
+// depsManifest is the deps step's manifest file, written here by hand.
+const depsManifest = deps.ManifestName
+
 func TestLicenceFolderAndDepsOwners(t *testing.T) {
 	requireDpkg(t)
 	f := newFixture(t)
@@ -327,15 +331,17 @@ func TestLicenceFolderAndDepsOwners(t *testing.T) {
 	// A deps prefix whose recipe the checkout lacks.
 	deps := t.TempDir()
 	os.MkdirAll(filepath.Join(deps, "glib-2.74.6-x"), 0o755)
-	os.WriteFile(filepath.Join(deps, "glib-2.74.6-x", DepManifestName), []byte(`{"name":"glib","version":"2.74.6","sha256":"`+strings.Repeat("a", 64)+`"}`), 0o644)
-	if _, err := DepsOwners(deps, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), `"glib"`) {
+	prefix := filepath.Join(deps, "glib-2.74.6-x")
+	os.WriteFile(filepath.Join(prefix, depsManifest), []byte(`{"name":"glib","version":"2.74.6","sha256":"`+strings.Repeat("a", 64)+`"}`), 0o644)
+	if _, err := DepsOwners([]string{prefix}, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), `"glib"`) {
 		t.Errorf("missing recipe: %v", err)
 	}
 	// With its recipe: the component names the prefix, not the folder the
 	// cache is in (the bill must not depend on the build machine).
 	recipes := t.TempDir()
-	os.WriteFile(filepath.Join(recipes, "glib.json"), []byte(`{"name":"glib","license":"LGPL-2.1-or-later","sources":[]}`), 0o644)
-	owners, err := DepsOwners(deps, recipes, t.TempDir())
+	os.WriteFile(filepath.Join(recipes, "glib.json"), []byte(`{"name":"glib","version":"2.74.6","license":"LGPL-2.1-or-later","build":"meson","provides":{"glib-2.0":"2.74.6"},"link_test":"int main(void){return 0;}",
+		"sources":[{"url":"https://example.org/glib.tar.xz","file":"glib.tar.xz","sha256":"`+strings.Repeat("a", 64)+`"}]}`), 0o644)
+	owners, err := DepsOwners([]string{prefix}, recipes, t.TempDir())
 	if err != nil || len(owners) != 1 {
 		t.Fatalf("owners %v: %v", owners, err)
 	}

@@ -88,7 +88,7 @@ func TestBundledProgramRunsUnderFreshWine(t *testing.T) {
 	t.Setenv("WINEPATH", "/usr/x86_64-w64-mingw32/lib") // must be ignored
 	ctx := context.Background()
 	res, err := bundle.Bundle(ctx, bundle.Input{
-		Stage: stage, Version: "0-test", Search: bundle.DefaultSearch([]string{deps}, nil, "x86_64-w64-mingw32", petest.GCCRuntimeDir(t, fx.Cross)),
+		Stage: stage, Version: "0-test", Search: petest.Search(t, fx.Cross, deps),
 		Licenses: map[string][]string{"QEMU": {readme}}, Time: bundle.DefaultEpoch, DistDir: filepath.Join(root, "dist"),
 	})
 	if err != nil {

@@ -231,12 +231,15 @@ func (c *Cache) make(ctx context.Context, kind, name, key string, in Inputs, o O
 	if err != nil {
 		return fmt.Errorf("step cache: %w", err)
 	}
+	work := filepath.Join(base, ".work", id)
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
+			if !o.Resumable {
+				os.RemoveAll(work)
+			}
 		}
 	}()
-	work := filepath.Join(base, ".work", id)
 	if !o.Resumable {
 		if err := removeAll(work); err != nil {
 			return fmt.Errorf("step cache: %w", err)

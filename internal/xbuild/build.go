@@ -3,8 +3,6 @@ package xbuild
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 
 	"qemupack/internal/qemusrc"
 	"qemupack/internal/run"
+	"qemupack/internal/stepcache"
 )
 
 // buildRecipe changes whenever the way QEMU is built changes, so a newer
@@ -33,9 +32,8 @@ type Options struct {
 	// DepsPrefixes are the prefixes of the mingw libraries built from
 	// recipes (glib, pixman, slirp, libfdt, ...), in lookup order.
 	DepsPrefixes []string
-	// Sysroots are the host's mingw sysroots (QEMUPACK_SYSROOT); when
-	// empty, the cross compiler's own (/usr/x86_64-w64-mingw32 on Debian,
-	// .../sys-root/mingw on Cygwin and Fedora) is used.
+	// Sysroots are the host's mingw sysroots that exist, in search order
+	// (the host probe's: QEMUPACK_SYSROOT first, then the host's own).
 	Sysroots []string
 	Jobs     int
 	Python   string // PYTHON as given; "" or "python3" means the one that runs meson
@@ -45,6 +43,9 @@ type Options struct {
 	// FromPosix converts a Cygwin path to a native one (cygpath -w).
 	FromPosix func(string) string
 	Out       io.Writer // progress for the user (nil: quiet)
+	// Cache is the step cache the staged build is an entry of (default:
+	// one at CacheDir).
+	Cache *stepcache.Cache
 }
 
 // Result is the staged build, for the bundle step.
@@ -56,14 +57,6 @@ type Result struct {
 	Patches      []string `json:"patches"` // ours, from patches/qemu/<version>
 	Targets      []string `json:"targets"`
 	Exes         []string `json:"exes"` // staged .exe files, relative to StageDir, sorted
-	// DLLSearchDirs are where the staged programs' DLLs are found, in
-	// order: the deps prefixes' bin, the sysroots' bin and lib, the cross
-	// compiler's runtime folder.
-	DLLSearchDirs []string `json:"dll_search_dirs"`
-	// FirmwareDirs are where share/ data missing from the stage comes from
-	// (the dfsg tree ships no firmware): seabios, ipxe-qemu,
-	// qemu-system-data. Empty for an upstream build (its stage has them).
-	FirmwareDirs []string `json:"firmware_dirs"`
 	// LicenseFiles maps a name to a licence file of the source tree.
 	LicenseFiles  map[string]string  `json:"license_files"`
 	ConfigureArgs []string           `json:"configure_args"`
@@ -71,6 +64,42 @@ type Result struct {
 	Steps         int                `json:"ninja_steps"`
 	Times         map[string]float64 `json:"seconds"` // configure, ninja, install
 	Log           string             `json:"log_dir"`
+
+	// Entry is the step cache entry holding the stage, held until released
+	// (the pipeline releases it when its run ends).
+	Entry *stepcache.Entry `json:"-"`
+}
+
+// Kind is the step cache kind of staged builds.
+const Kind = "build"
+
+// ReadResult reads the record of the staged build in the entry at dir
+// (the one reader of result.json every other package uses).
+func ReadResult(dir string) (Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, resultName))
+	if err != nil {
+		return Result{}, fmt.Errorf("build: %s is not a staged build: %w", dir, err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Result{}, fmt.Errorf("build: %s: %w", filepath.Join(dir, resultName), err)
+	}
+	return r, nil
+}
+
+// checkStage is the step cache's check of a staged build: its record is
+// readable and every program it lists is there.
+func checkStage(dir string) error {
+	r, err := ReadResult(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range r.Exes {
+		if _, err := os.Stat(filepath.Join(r.StageDir, e)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const resultName = "result.json"
@@ -89,11 +118,6 @@ func (o Options) say(format string, args ...any) {
 	if o.Out != nil {
 		fmt.Fprintf(o.Out, format+"\n", args...)
 	}
-}
-
-// BuildDir is where Build keeps the build of the given key.
-func BuildDir(cache, version, key string) string {
-	return filepath.Join(cache, "build", version+"-"+key)
 }
 
 // Build configures, builds and stages QEMU from o.Tree. An unchanged
@@ -127,7 +151,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	}
 	sysroots := o.Sysroots
 	if len(sysroots) == 0 {
-		sysroots = defaultSysroots(o.CrossPrefix, o.FromPosix)
+		return Result{}, fmt.Errorf("build: no mingw sysroot given (the host probe finds them)")
 	}
 	var pcDirs []string
 	for _, p := range o.DepsPrefixes {
@@ -142,34 +166,53 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
 	}
 	// The key covers the command line but not the build folder (named
-	// after the key), so compute it with a stand-in folder first.
+	// after the key), so compute it with a stand-in folder.
 	plan.BuildDir = "build"
 	conf, err := ConfigureCommand(plan)
 	if err != nil {
 		return Result{}, err
 	}
-	toolchain := toolchainID(ctx, plan)
-	key := buildKey(o.Tree.Key, toolchain, strings.Join(conf.Args, "\x00"), strings.Join(conf.Env, "\x00"), strings.Join(plan.PathPrepend, ":"))
-	top := BuildDir(o.CacheDir, o.Tree.Version, key)
-	stage := filepath.Join(top, "stage")
-	if r, ok := loadResult(top); ok {
-		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
-		return r, nil
+	var in stepcache.Inputs
+	in.Add("recipe", buildRecipe)
+	in.Add("tree", o.Tree.Key)
+	in.Add("toolchain", toolchainID(ctx, plan))
+	in.AddList("configure", conf.Args)
+	in.AddList("environment", conf.Env)
+	in.AddList("path", plan.PathPrepend)
+	cache := o.Cache
+	if cache == nil {
+		cache = &stepcache.Cache{Root: o.CacheDir}
 	}
-	unlock, err := lockDir(ctx, top, func() {
-		o.say("build: another qemupack process is building this configuration in %s; waiting for it", top)
+	name := "qemu-" + o.Tree.Version
+	logs := filepath.Join(o.CacheDir, "logs", Kind, name)
+	var r Result
+	e, err := cache.Do(ctx, Kind, name, in, stepcache.Options{Check: checkStage, Resumable: true}, func(ctx context.Context, tmp, final, work string) error {
+		var err error
+		r, err = o.make(ctx, plan, known, targets, tmp, final, work, logs)
+		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	defer unlock()
-	if r, ok := loadResult(top); ok { // the other process finished it
-		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
-		return r, nil
+	if r, err = ReadResult(e.Dir); err != nil {
+		e.Release()
+		return Result{}, err
 	}
-	plan.BuildDir = filepath.Join(top, "build")
-	logs := filepath.Join(top, "logs")
-	if conf, err = ConfigureCommand(plan); err != nil {
+	if e.Hit {
+		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
+	}
+	r.Key, r.Entry = e.Key, e
+	return r, nil
+}
+
+// make configures, builds and installs QEMU (the step cache calls it with
+// the entry's lock held): the build folder is work/build, kept when the
+// build is interrupted so ninja resumes it; the installed tree goes to
+// tmp/stage (final/stage once renamed) with result.json beside it.
+func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, targets []string, tmp, final, work, logs string) (Result, error) {
+	plan.BuildDir = filepath.Join(work, "build")
+	conf, err := ConfigureCommand(plan)
+	if err != nil {
 		return Result{}, err
 	}
 	times := map[string]float64{}
@@ -197,7 +240,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 			return Result{}, fmt.Errorf("build: %w", err)
 		}
 	} else {
-		o.say("configure: reusing %s", plan.BuildDir)
+		o.say("configure: resuming the interrupted build in %s", plan.BuildDir)
 	}
 
 	intro, err := IntrospectCommand(plan)
@@ -225,13 +268,13 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	times["ninja"] = time.Since(t0).Seconds()
 	o.say("build: %d steps in %.0f s", prog.Tot, times["ninja"])
 
-	// Install into a temporary folder, then rename it into place.
-	tmp, err := os.MkdirTemp(top, ".stage-*")
-	if err != nil {
+	// Install with DESTDIR into the scratch folder, then move the
+	// installed tree into the entry.
+	dest := filepath.Join(work, "dest")
+	if err := os.RemoveAll(dest); err != nil {
 		return Result{}, fmt.Errorf("stage: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	plan.DestDir = filepath.Join(tmp, "dest")
+	plan.DestDir = dest
 	inst, err := InstallCommand(plan)
 	if err != nil {
 		return Result{}, err
@@ -241,7 +284,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("install qemu %s: %w", o.Tree.Version, err)
 	}
 	times["install"] = time.Since(t0).Seconds()
-	root, err := installRoot(plan.DestDir)
+	root, err := installRoot(dest)
 	if err != nil {
 		return Result{}, err
 	}
@@ -252,21 +295,16 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if len(exes) == 0 {
 		return Result{}, fmt.Errorf("install qemu %s: no .exe in %s (see %s)", o.Tree.Version, root, filepath.Join(logs, "install.log"))
 	}
-	os.RemoveAll(stage) // a stage without result.json is from an interrupted run
-	if err := os.Rename(root, stage); err != nil {
+	if err := os.Rename(root, filepath.Join(tmp, "stage")); err != nil {
 		return Result{}, fmt.Errorf("stage: %w", err)
 	}
 	r := Result{
-		StageDir: stage, Version: o.Tree.Version, Flavor: o.Tree.Flavor, SourceOrigin: o.Tree.Origin,
+		StageDir: filepath.Join(final, "stage"), Version: o.Tree.Version, Flavor: o.Tree.Flavor, SourceOrigin: o.Tree.Origin,
 		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
-		DLLSearchDirs: dllDirs(runtimeDir(ctx, plan, o.FromPosix), o.DepsPrefixes, sysroots),
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
-		ConfigureArgs: conf.Args, Key: key, Steps: prog.Tot, Times: times, Log: logs,
+		ConfigureArgs: conf.Args, Steps: prog.Tot, Times: times, Log: logs,
 	}
-	if o.Tree.Flavor == qemusrc.FlavorDebian {
-		r.FirmwareDirs = existing([]string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"})
-	}
-	if err := saveResult(top, r); err != nil {
+	if err := saveResult(tmp, r); err != nil {
 		return Result{}, err
 	}
 	return r, nil
@@ -335,19 +373,6 @@ func pythonDirs(o Options) []string {
 	return []string{filepath.Dir(interp[0])}
 }
 
-// defaultSysroots are the cross compiler's own sysroots that exist
-// (fromPosix converts Cygwin paths to native ones under Cygwin).
-func defaultSysroots(cross string, fromPosix func(string) string) []string {
-	triplet := strings.TrimSuffix(cross, "-")
-	dirs := []string{"/usr/" + triplet + "/sys-root/mingw", "/usr/" + triplet}
-	if fromPosix != nil {
-		for i := range dirs {
-			dirs[i] = fromPosix(dirs[i])
-		}
-	}
-	return existing(dirs)
-}
-
 func existing(dirs []string) []string {
 	var out []string
 	for _, d := range dirs {
@@ -390,30 +415,6 @@ func runtimeDir(ctx context.Context, p Plan, fromPosix func(string) string) stri
 		f = fromPosix(f)
 	}
 	return filepath.Dir(f)
-}
-
-func dllDirs(runtime string, prefixes, sysroots []string) []string {
-	var dirs []string
-	for _, p := range prefixes {
-		dirs = append(dirs, filepath.Join(p, "bin"))
-	}
-	for _, s := range sysroots {
-		dirs = append(dirs, filepath.Join(s, "bin"), filepath.Join(s, "lib"))
-	}
-	if runtime != "" {
-		dirs = append(dirs, runtime)
-	}
-	return existing(dirs)
-}
-
-func buildKey(parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(buildRecipe))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // installRoot finds the installed tree under destdir: meson puts it at
@@ -459,23 +460,6 @@ func licenseFiles(src string) map[string]string {
 		}
 	}
 	return out
-}
-
-func loadResult(top string) (Result, bool) {
-	b, err := os.ReadFile(filepath.Join(top, resultName))
-	if err != nil {
-		return Result{}, false
-	}
-	var r Result
-	if json.Unmarshal(b, &r) != nil {
-		return Result{}, false
-	}
-	for _, e := range r.Exes {
-		if _, err := os.Stat(filepath.Join(r.StageDir, e)); err != nil {
-			return Result{}, false
-		}
-	}
-	return r, true
 }
 
 func saveResult(top string, r Result) error {

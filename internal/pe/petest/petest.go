@@ -5,6 +5,8 @@
 package petest
 
 import (
+	"qemupack/internal/host"
+
 	"context"
 	"os"
 	"os/exec"
@@ -96,6 +98,14 @@ func GCCRuntimeDir(t testing.TB, cross string) string {
 		t.Fatalf("%sgcc -print-libgcc-file-name: %v", cross, err)
 	}
 	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// Search is the DLL search order of a Debian host (its mingw sysroot, the
+// cross compiler's runtime folder) with the given prefixes of ours first.
+func Search(t testing.TB, cross string, ours ...string) []host.DLLDir {
+	t.Helper()
+	r := host.Report{Family: host.Debian, Sysroots: []host.Sysroot{{Path: "/usr/x86_64-w64-mingw32", Exists: true}}, GCCRuntime: GCCRuntimeDir(t, cross)}
+	return r.DLLSearch(ours)
 }
 
 // Sysroot is the host mingw sysroot's lib folder, where Debian puts
