@@ -17,43 +17,43 @@ import (
 // Default target when `mage` runs with none.
 var Default = Bundle
 
-// Bundle runs the main job end to end: sets up the toolchain (as root on Debian/Ubuntu), picks the newest QEMU it can build and obtain, builds the mingw libraries and QEMU, writes dist/qemu-<version>-win64.zip with dist/SHA256SUMS, and smoke-tests the archive under wine. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Bundle runs the main job end to end: sets up the toolchain (as root on Debian/Ubuntu), picks the newest QEMU it can build and obtain, builds the mingw libraries and QEMU, writes dist/qemu-<version>-win64.zip with dist/SHA256SUMS, and smoke-tests the archive under wine. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Bundle(ctx context.Context) error { return targets.Bundle(ctx) }
 
-// Build cross-builds QEMU for Windows into a staging folder under the cache (the main job up to the build). Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Build cross-builds QEMU for Windows into a staging folder under the cache (the main job up to the build). Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Build(ctx context.Context) error { return targets.Build(ctx) }
 
-// Deps builds (or finds cached) the mingw libraries the picked QEMU needs, from recipes/deps. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Deps builds (or finds cached) the mingw libraries the picked QEMU needs, from recipes/deps. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Deps(ctx context.Context) error { return targets.Deps(ctx) }
 
-// Archive writes dist/qemu-<version>-win64.zip (DLL closure, firmware, licences, README) and dist/SHA256SUMS, without the smoke test. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Archive writes dist/qemu-<version>-win64.zip (DLL closure, firmware, licences, README) and dist/SHA256SUMS, without the smoke test. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Archive(ctx context.Context) error { return targets.Archive(ctx) }
 
-// Smoke smoke-tests the archive the main job makes: unpacked into an empty folder, run under wine with a fresh prefix (natively on Windows): -version, -machine help, -L help, qemu-img --version, a TCG kernel boot. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Smoke smoke-tests the archive the main job makes: unpacked into an empty folder, run under wine with a fresh prefix (natively on Windows): -version, -machine help, -L help, qemu-img --version, a TCG kernel boot. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Smoke(ctx context.Context) error { return targets.Smoke(ctx) }
 
 // SmokeFile runs the smoke checks on the given archive. Reads QEMUPACK_CACHE, QEMUPACK_OFFLINE.
 func SmokeFile(ctx context.Context, archive string) error { return targets.SmokeFile(ctx, archive) }
 
-// Release builds QEMU and writes the release files to dist/: the zip with its SBOM inside, the NSIS installer, <name>.spdx.json and SHA256SUMS, Authenticode-signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Release builds QEMU and writes the release files to dist/: the zip with its SBOM inside, the NSIS installer, <name>.spdx.json and SHA256SUMS, Authenticode-signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Release(ctx context.Context) error { return targets.Release(ctx) }
 
-// Installer writes dist/qemu-<version>-win64-setup.exe (NSIS) with its SBOM, signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Installer writes dist/qemu-<version>-win64-setup.exe (NSIS) with its SBOM, signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Installer(ctx context.Context) error { return targets.Installer(ctx) }
 
-// Check reports the build toolchain: every missing tool or too-old library at once, each with the command that installs it; fails when no QEMU release can be built. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Check reports the build toolchain: every missing tool or too-old library at once, each with the command that installs it; fails when no QEMU release can be built. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Check(ctx context.Context) error { return targets.Check(ctx) }
 
-// Pick shows every QEMU release with whether this host can build it and obtain its source, and picks the newest that fits; last line "picked: qemu X.Y.Z". Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Pick shows every QEMU release with whether this host can build it and obtain its source, and picks the newest that fits; last line "picked: qemu X.Y.Z". Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Pick(ctx context.Context) error { return targets.Pick(ctx) }
 
-// Catalog prints the QEMU release catalog: what each release requires of the toolchain. Reads QEMUPACK_FORMAT.
+// Catalog prints the QEMU release catalog: what each release requires of the toolchain and what verifies its upstream tarball. Reads QEMUPACK_FORMAT.
 func Catalog() error { return targets.Catalog() }
 
 // Test runs the whole test suite: gathers the real Debian source tarballs some tests build (once, into the cache), then go vet and go test ./... . Reads QEMUPACK_CACHE, QEMUPACK_TEST_MIRROR.
 func Test(ctx context.Context) error { return targets.Test(ctx) }
 
-// Matrix prints, as one line of JSON for a CI job, the QEMU releases to build: the release QEMUPACK_TAG names, else the newest patch release of each of the QEMUPACK_MATRIX_SERIES newest series this toolchain can build. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MATRIX_SERIES, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SYSROOT, QEMUPACK_TAG, QEMU_TARGETS, QEMU_VERSION.
+// Matrix prints, as one line of JSON for a CI job, the QEMU releases to build: the release QEMUPACK_TAG names, else the newest patch release of each of the QEMUPACK_MATRIX_SERIES newest series this toolchain can build. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MATRIX_SERIES, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMUPACK_TAG, QEMU_TARGETS, QEMU_VERSION.
 func Matrix(ctx context.Context) error { return targets.Matrix(ctx) }
 
 // ReleaseSums writes SHA256SUMS over every file in the dist folder (a release job runs it over the files all its matrix jobs made). Reads QEMUPACK_DIST.

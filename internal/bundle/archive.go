@@ -13,15 +13,19 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zip"
 	"github.com/mholt/archives"
 
 	"qemupack/internal/atomicfile"
 	"qemupack/internal/checksum"
+	"qemupack/internal/flock"
+	"qemupack/internal/stepcache"
 )
 
 // Entry is one file of the archive, below its top folder.
@@ -39,6 +43,10 @@ type Spec struct {
 	// Time stamps every entry. Zip cannot hold times before 1980; earlier
 	// values are raised to 1980-01-01.
 	Time time.Time
+	// Held are the step cache entries some entries' files are in (licence
+	// texts), held until the archive is written; Bundle's Result carries
+	// them on.
+	Held []*stepcache.Entry
 }
 
 // DefaultEpoch is the entry time when SOURCE_DATE_EPOCH is not set: fixed,
@@ -64,11 +72,14 @@ type Written struct {
 }
 
 // CheckName rejects an entry name that is not a plain relative path that
-// stays inside its folder.
+// stays inside its folder, or that a Windows machine could not hold: the
+// archive is unpacked there.
 func CheckName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("empty entry name")
+	case !utf8.ValidString(name):
+		return fmt.Errorf("entry %q: not UTF-8 (Windows tools would show or unpack another name)", name)
 	case strings.Contains(name, "\\"):
 		return fmt.Errorf("entry %q: backslash in a zip name (Windows would read it as a folder separator)", name)
 	case strings.HasPrefix(name, "/"), len(name) >= 2 && name[1] == ':':
@@ -83,9 +94,38 @@ func CheckName(name string) error {
 		if part == "" || part == "." {
 			return fmt.Errorf("entry %q: empty or '.' path element", name)
 		}
+		if err := windowsName(part); err != nil {
+			return fmt.Errorf("entry %q: %w", name, err)
+		}
 	}
 	return nil
 }
+
+// windowsName rejects a path element Windows cannot create as named:
+// reserved characters (":" would open an alternate data stream), control
+// characters, a trailing dot or space (Windows drops it, so two names
+// become one), and the device names (CON, NUL.txt, COM1 ...).
+func windowsName(part string) error {
+	if i := strings.IndexAny(part, `<>:"|?*`); i >= 0 {
+		return fmt.Errorf("%q is not allowed in a Windows file name", part[i:i+1])
+	}
+	for _, r := range part {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("a control character (%#x) in a file name", r)
+		}
+	}
+	if strings.HasSuffix(part, ".") || strings.HasSuffix(part, " ") {
+		return fmt.Errorf("%q ends in a dot or space, which Windows drops", part)
+	}
+	if deviceName.MatchString(strings.SplitN(part, ".", 2)[0]) {
+		return fmt.Errorf("%q is a Windows device name", part)
+	}
+	return nil
+}
+
+// deviceName matches the part before the first dot of a name Windows
+// opens as a device, whatever the extension (nul.txt is NUL).
+var deviceName = regexp.MustCompile(`(?i)^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[1-9¹²³]|LPT[1-9¹²³]) *$`)
 
 // item is an archive member with everything verification needs.
 type item struct {
@@ -195,6 +235,9 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // writeOptions holds test hooks.
 type writeOptions struct {
 	wrap func(io.Writer) io.Writer // wraps the temp file (to make writes fail)
+	// unlocked: dest is in a folder only this writer uses (a step cache
+	// entry being made), so no other writer needs to be kept out.
+	unlocked bool
 }
 
 // WriteZip writes the archive to dest: into a temp file beside it, read
@@ -215,8 +258,18 @@ func writeZip(ctx context.Context, s Spec, dest string, opt writeOptions) (w Wri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return w, fmt.Errorf("archive: %w", err)
 	}
-	if err := CleanStale(dest); err != nil {
-		return w, err
+	// One writer of dest at a time: another run writing the same archive
+	// (same inputs, same bytes) waits, and nobody removes a temp file
+	// another run is still writing.
+	if !opt.unlocked {
+		unlock, err := flock.Lock(ctx, filepath.Join(dir, "."+filepath.Base(dest)+".lock"), nil)
+		if err != nil {
+			return w, fmt.Errorf("archive: %w", err)
+		}
+		defer unlock()
+		if err := CleanStale(dest); err != nil {
+			return w, err
+		}
 	}
 
 	t := s.Time.UTC()

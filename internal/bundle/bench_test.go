@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"qemupack/internal/stepcache"
+
 	"context"
 	stdpe "debug/pe"
 	"fmt"
@@ -73,7 +75,7 @@ func BenchmarkBundle(b *testing.B) {
 	w := newWorld(b)
 	in := w.input(b, "")
 	in.DistDir = b.TempDir()
-	in.StampDir = b.TempDir()
+	in.Cache = &stepcache.Cache{Root: b.TempDir()}
 	roots, err := Roots(in.Stage)
 	if err != nil {
 		b.Fatal(err)

@@ -12,12 +12,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/checksum"
 	"qemupack/internal/pe/petest"
+	"qemupack/internal/stepcache"
 )
 
 // world is a staged folder plus search folders built from the real
@@ -330,17 +333,21 @@ func TestDeterministicAndSkipsWhenUnchanged(t *testing.T) {
 		t.Error("another SOURCE_DATE_EPOCH gave the same archive")
 	}
 
-	// With a stamp folder, a rerun on unchanged inputs writes nothing.
-	in = w.input(t, a)
-	in.StampDir = t.TempDir()
-	if r, err := Bundle(context.Background(), in); err != nil || r.Skipped {
-		t.Fatalf("first stamped run: skipped=%v err=%v", r != nil && r.Skipped, err)
+	// With a cache, the archive is made once per content, and a rerun on
+	// unchanged inputs leaves dist/ alone.
+	cached := t.TempDir()
+	in = w.input(t, cached)
+	in.Cache = &stepcache.Cache{Root: t.TempDir()}
+	r1, err := Bundle(context.Background(), in)
+	if err != nil || r1.Skipped || r1.Archive.SHA256 != ra.Archive.SHA256 {
+		t.Fatalf("first cached run: skipped=%v err=%v (the cache must not change the bytes)", r1 != nil && r1.Skipped, err)
 	}
-	st1, _ := os.Stat(ra.Archive.Path)
+	st1, _ := os.Stat(r1.Archive.Path)
 	r, err := Bundle(context.Background(), in)
 	if err != nil || !r.Skipped || r.Archive.SHA256 != ra.Archive.SHA256 {
 		t.Fatalf("unchanged rerun: skipped=%v err=%v", r != nil && r.Skipped, err)
 	}
+	ra = r1
 	st2, _ := os.Stat(ra.Archive.Path)
 	if !st1.ModTime().Equal(st2.ModTime()) {
 		t.Error("the skipped run rewrote the archive")
@@ -382,10 +389,14 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 	return f.w.Write(p)
 }
 
+// distFiles lists dir but for the writers' lock files (temp files count).
 func distFiles(t *testing.T, dir string) []string {
 	ents, _ := os.ReadDir(dir)
 	var out []string
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
 		out = append(out, e.Name())
 	}
 	return out
@@ -552,4 +563,85 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	return s.w.Write(p)
+}
+
+// Names Windows cannot hold, or would treat as another file, are refused
+// before anything is written; ordinary names with dots and plus signs pass.
+func TestWindowsInvalidNamesRejected(t *testing.T) {
+	for _, n := range []string{"x:stream", "share/CON", "nul.txt", "share/Com1.bin", "lpt9", "aux.dll", "CONOUT$",
+		"trailing.", "share/trailing ", "a<b", "a>b", "a|b", "what?", "star*", `quote"`, "tab\there", "bad\xffutf8", "com²"} {
+		if err := CheckName(n); err == nil {
+			t.Errorf("%q accepted", n)
+		}
+		if _, err := WriteZip(context.Background(), Spec{Top: "q", Entries: []Entry{{Name: n, Data: []byte("x")}}}, filepath.Join(t.TempDir(), "q.zip")); err == nil {
+			t.Errorf("archive with %q written", n)
+		}
+	}
+	for _, n := range []string{"share/keymaps/en-us", "libstdc++-6.dll", "qemu-system-x86_64.exe", "share/vgabios-qxl.bin", "console.dll", "com10.txt", "nullify.txt", "LICENSES/glib/COPYING"} {
+		if err := CheckName(n); err != nil {
+			t.Errorf("%q refused: %v", n, err)
+		}
+	}
+}
+
+// Two runs writing the same archive into one dist/ at once both succeed,
+// and the result is the archive both would write (the writers take turns).
+func TestConcurrentWritesOfOneArchive(t *testing.T) {
+	dist := t.TempDir()
+	dest := filepath.Join(dist, "q.zip")
+	spec := Spec{Top: "q", Time: time.Unix(1700000000, 0), Entries: []Entry{{Name: "a.txt", Data: bytes.Repeat([]byte("qemu "), 1<<16)}, {Name: "b/c.txt", Data: []byte("c")}}}
+	var wg sync.WaitGroup
+	sums := make([]string, 6)
+	errs := make([]error, 6)
+	for i := range sums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := WriteZip(context.Background(), spec, dest)
+			sums[i], errs[i] = w.SHA256, err
+			if err == nil {
+				errs[i] = checksum.Record(dist, "q.zip", w.SHA256)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+		if sums[i] != sums[0] {
+			t.Fatalf("writers made different archives")
+		}
+	}
+	if got, _ := checksum.File(dest); got != sums[0] {
+		t.Fatalf("dist's archive is not the one written")
+	}
+	if got := distFiles(t, dist); !slices.Equal(got, []string{"SHA256SUMS", "q.zip"}) {
+		t.Fatalf("dist holds %v", got)
+	}
+}
+
+// A link in the stage's share/ is followed only to a file inside the stage
+// or the firmware folders, never to whatever the build machine can read.
+func TestStageLinksStayInside(t *testing.T) {
+	w := newWorld(t)
+	share := filepath.Join(w.stage, "share")
+	os.MkdirAll(filepath.Join(share, "keymaps"), 0o755)
+	os.WriteFile(filepath.Join(share, "keymaps", "en-us"), []byte("include common\n"), 0o644)
+	// Inside the stage: fine.
+	if err := os.Symlink("keymaps/en-us", filepath.Join(share, "default-keymap")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Layout(w.input(t, "")); err != nil {
+		t.Fatalf("a link to another staged file was refused: %v", err)
+	}
+	// A chain that ends outside: refused, naming the link.
+	outside := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(outside, []byte("not QEMU's"), 0o644)
+	os.Symlink(outside, filepath.Join(share, "hop"))
+	os.Symlink("hop", filepath.Join(share, "evil.rom"))
+	_, _, err := Layout(w.input(t, ""))
+	if err == nil || !strings.Contains(err.Error(), "outside the stage") {
+		t.Fatalf("a link chain out of the stage: %v", err)
+	}
 }

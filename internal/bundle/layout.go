@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +15,8 @@ import (
 
 	"qemupack/internal/atomicfile"
 	"qemupack/internal/checksum"
+	"qemupack/internal/flock"
+	"qemupack/internal/stepcache"
 )
 
 // Input is everything one bundle is made from.
@@ -34,10 +36,11 @@ type Input struct {
 	BuildNotes []string  // lines for README.txt's "how it was built"
 	Time       time.Time // entry time stamps (EpochTime)
 	DistDir    string
-	// StampDir holds the record of the last complete bundle, so an
-	// unchanged rerun is skipped ("" never skips).
-	StampDir string
-	Log      func(string) // progress for the user (nil: silent)
+	// Cache keeps the archives made and the licence texts taken from
+	// tarballs (nil: every run writes the archive, and licences come only
+	// from installed files).
+	Cache *stepcache.Cache
+	Log   func(string) // progress for the user (nil: silent)
 }
 
 // Result says what Bundle made.
@@ -45,8 +48,11 @@ type Result struct {
 	Archive Written
 	Closure *Closure
 	Top     string
-	Skipped bool // the inputs matched the last complete bundle; nothing rewritten
+	Skipped bool // dist/ already held this archive; nothing rewritten
 	Spec    Spec
+	// Entries are the step cache entries the archive and its licence texts
+	// are in, held until the caller releases them.
+	Entries []*stepcache.Entry
 }
 
 // Name returns the archive's top folder for a version: qemu-<version>-win64.
@@ -131,6 +137,11 @@ func Layout(in Input) (Spec, *Closure, error) {
 			if st.IsDir() {
 				return nil // a link to a folder: not followed
 			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				if err := linkInside(p, append([]string{in.Stage}, in.FirmwareDirs...)); err != nil {
+					return err
+				}
+			}
 			share[strings.ToLower(rel)] = true
 			entries = append(entries, Entry{Name: "share/" + rel, Source: p})
 			return nil
@@ -194,14 +205,38 @@ func Layout(in Input) (Spec, *Closure, error) {
 
 	// LICENSES/: QEMU's own, then one folder per component of every DLL
 	// and firmware file that did not come from QEMU's own build.
-	lic, comps, err := licenses(in, cl, fwSources)
+	var held []*stepcache.Entry
+	lic, comps, err := licenses(in, cl, fwSources, &held)
 	if err != nil {
+		for _, e := range held {
+			e.Release()
+		}
 		return Spec{}, nil, err
 	}
 	entries = append(entries, lic...)
 	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps)})
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	return Spec{Top: Name(in.Version), Entries: entries, Time: in.Time}, cl, nil
+	return Spec{Top: Name(in.Version), Entries: entries, Time: in.Time, Held: held}, cl, nil
+}
+
+// linkInside checks that the link at p ends in one of the folders: a
+// link in the stage may point at another staged file or at firmware, not
+// at whatever the build machine can read (/etc/passwd).
+func linkInside(p string, dirs []string) error {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return fmt.Errorf("bundle: staged %s: %w", p, err)
+	}
+	for _, d := range dirs {
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(real, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("bundle: staged %s links to %s, outside the stage and the firmware folders (%s): refusing to ship it", p, target, strings.Join(dirs, ", "))
 }
 
 func findIn(dirs []string, name string) string {
@@ -296,60 +331,124 @@ func summarize(parts []string) []string {
 	return out
 }
 
-// Bundle lays out the archive, skips it when an identical one is already
-// in DistDir, else writes it and SHA256SUMS.
+// ArchiveKind is the step cache kind of finished archives.
+const ArchiveKind = "archive"
+
+// Bundle lays out the archive and puts it into DistDir with its line in
+// SHA256SUMS. With a Cache the archive is made once per content (a step
+// cache entry keyed by every entry's name and sha256) and copied to
+// DistDir, which is left alone when it already holds those bytes.
 func Bundle(ctx context.Context, in Input) (*Result, error) {
 	start := time.Now()
 	spec, cl, err := Layout(in)
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Closure: cl, Top: spec.Top, Spec: spec, Entries: spec.Held}
+	ok := false
+	defer func() {
+		if !ok {
+			for _, e := range res.Entries {
+				e.Release()
+			}
+		}
+	}()
 	in.logf("bundle: %d DLLs needed (%s); %d of Windows' own left out", len(cl.DLLs), strings.Join(cl.Names(), ", "), len(cl.System))
 	for _, c := range cl.Conflicts {
 		in.logf("bundle: note: %s from %s replaces differing copies in %s", c.Name, c.Chosen, strings.Join(c.Others, ", "))
 	}
 	dest := filepath.Join(in.DistDir, spec.Top+".zip")
-	res := &Result{Closure: cl, Top: spec.Top, Spec: spec}
+	if in.Cache == nil {
+		in.logf("bundle: writing %s (%d files)", dest, len(spec.Entries))
+		w, err := WriteZip(ctx, spec, dest)
+		if err != nil {
+			return nil, err
+		}
+		if err := checksum.Record(in.DistDir, filepath.Base(dest), w.SHA256); err != nil {
+			return nil, err
+		}
+		res.Archive = w
+		ok = true
+		return res, nil
+	}
 	key, err := fingerprint(spec)
 	if err != nil {
 		return nil, err
 	}
-	stamp := ""
-	if in.StampDir != "" {
-		stamp = filepath.Join(in.StampDir, spec.Top+".stamp")
-		var st struct{ Key, SHA256 string }
-		if b, err := os.ReadFile(stamp); err == nil && json.Unmarshal(b, &st) == nil && st.Key == key {
-			if sum, size, err := checksum.FileSize(dest); err == nil && sum == st.SHA256 {
-				if err := checksum.Record(in.DistDir, filepath.Base(dest), sum); err != nil {
-					return nil, err
-				}
-				res.Archive = Written{Path: dest, Size: size, SHA256: sum, Entries: -1}
-				res.Skipped = true
-				in.logf("bundle: %s is up to date (same inputs as its last build)", dest)
-				return res, nil
-			}
-		}
-	}
-	in.logf("bundle: writing %s (%d files)", dest, len(spec.Entries))
-	w, err := WriteZip(ctx, spec, dest)
+	var inputs stepcache.Inputs
+	inputs.Add("content", key)
+	name := spec.Top + ".zip"
+	var made Written
+	e, err := in.Cache.Do(ctx, ArchiveKind, spec.Top, inputs, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
+		in.logf("bundle: writing %s (%d files)", name, len(spec.Entries))
+		w, err := writeZip(ctx, spec, filepath.Join(tmp, name), writeOptions{unlocked: true})
+		made = w
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := checksum.Record(in.DistDir, filepath.Base(dest), w.SHA256); err != nil {
+	res.Entries = append(res.Entries, e)
+	w, copied, err := publish(ctx, filepath.Join(e.Dir, name), dest)
+	if err != nil {
 		return nil, err
 	}
-	if stamp != "" {
-		if err := os.MkdirAll(in.StampDir, 0o755); err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		b, _ := json.Marshal(struct{ Key, SHA256 string }{key, w.SHA256})
-		if err := atomicfile.WriteFile(stamp, b, 0o644); err != nil {
-			return nil, err
-		}
+	if made.Entries > 0 {
+		w.Entries = made.Entries
 	}
-	res.Archive = w
-	in.logf("bundle: %s: %.1f MB, %d entries, checked (%s)", dest, float64(w.Size)/1e6, w.Entries, time.Since(start).Round(time.Millisecond))
+	res.Archive, res.Skipped = w, !copied
+	if err := checksum.Record(in.DistDir, name, w.SHA256); err != nil {
+		return nil, err
+	}
+	if copied {
+		in.logf("bundle: %s: %.1f MB, checked (%s)", dest, float64(w.Size)/1e6, time.Since(start).Round(time.Millisecond))
+	} else {
+		in.logf("bundle: %s is up to date (the same content as the archive made earlier)", dest)
+	}
+	ok = true
 	return res, nil
+}
+
+// publish puts a copy of the finished archive src at dest (temp file and
+// rename, under dest's lock) unless dest already holds the same bytes.
+func publish(ctx context.Context, src, dest string) (Written, bool, error) {
+	sum, size, err := checksum.FileSize(src)
+	if err != nil {
+		return Written{}, false, fmt.Errorf("bundle: %w", err)
+	}
+	w := Written{Path: dest, Size: size, SHA256: sum, Entries: -1}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return w, false, fmt.Errorf("bundle: %w", err)
+	}
+	unlock, err := flock.Lock(ctx, filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".lock"), nil)
+	if err != nil {
+		return w, false, fmt.Errorf("bundle: %w", err)
+	}
+	defer unlock()
+	if have, err := checksum.File(dest); err == nil && have == sum {
+		return w, false, nil
+	}
+	if err := CleanStale(dest); err != nil {
+		return w, false, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return w, false, fmt.Errorf("bundle: %w", err)
+	}
+	defer in.Close()
+	err = atomicfile.WriteChecked(dest, 0o644, func(f *os.File) error {
+		_, err := io.Copy(f, in)
+		return err
+	}, func(tmp string) error {
+		if got, err := checksum.File(tmp); err != nil || got != sum {
+			return fmt.Errorf("bundle: the copy of %s into %s came out different (%v)", src, dest, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return w, false, err
+	}
+	return w, true, nil
 }
 
 // fingerprint identifies the archive's content: every name with its

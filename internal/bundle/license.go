@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mholt/archives"
-
-	"qemupack/internal/atomicfile"
 	"qemupack/internal/deps"
+	"qemupack/internal/source"
+	"qemupack/internal/stepcache"
 )
 
 // component is one licensed part of the bundle.
@@ -39,7 +37,7 @@ func plainFiles(paths []string) []licenseFile {
 }
 
 // licenses finds the licence files of QEMU and of every component.
-func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component, error) {
+func licenses(in Input, cl *Closure, fw map[string]string, held *[]*stepcache.Entry) ([]Entry, []component, error) {
 	comps := map[string]*component{}
 	add := func(name string, files []licenseFile, part string) {
 		c := comps[name]
@@ -61,7 +59,7 @@ func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component
 	for _, p := range fw {
 		paths = append(paths, p)
 	}
-	lf := &licenseFinder{owners: newDpkgOwners(paths), extractTo: in.StampDir}
+	lf := &licenseFinder{owners: newDpkgOwners(paths), cache: in.Cache, held: held}
 	var missing []string
 	need := func(part, path string) error {
 		if files, ok := in.Licenses[strings.ToLower(filepath.Base(path))]; ok {
@@ -124,13 +122,14 @@ func licenses(in Input, cl *Closure, fw map[string]string) ([]Entry, []component
 //     not install its licence, the licence files (COPYING*, LICENSE*, ...)
 //     of the source tarball the prefix was built from
 //     (<cache>/sources/<sha256>/<file>, named in its deps.Manifest),
-//     extracted once into extractTo;
+//     extracted once into a step cache entry;
 //   - a prefix with share/licenses/<one folder>/;
 //   - a file a Debian package installed: /usr/share/doc/<package>/copyright.
 type licenseFinder struct {
-	owners    *dpkgOwners
-	extractTo string
-	memo      map[string]licenseResult
+	owners *dpkgOwners
+	cache  *stepcache.Cache    // nil: licence texts are not taken from tarballs
+	held   *[]*stepcache.Entry // the entries whose files the archive will read
+	memo   map[string]licenseResult
 }
 
 type licenseResult struct {
@@ -183,13 +182,14 @@ func (lf *licenseFinder) findInPrefix(prefix string) (string, []licenseFile, err
 		if files := licenseFilesUnder(filepath.Join(licDir, dep.Name)); len(files) > 0 {
 			return dep.Name, files, nil
 		}
-		if dep.Source != "" && dep.SHA256 != "" && lf.extractTo != "" {
+		if dep.Source != "" && dep.SHA256 != "" && lf.cache != nil {
 			tarball := filepath.Join(filepath.Dir(filepath.Dir(prefix)), "sources", dep.SHA256, dep.Source)
 			if _, err := os.Stat(tarball); err == nil {
-				files, err := extractLicenses(tarball, filepath.Join(lf.extractTo, "licenses", dep.SHA256[:16]))
+				e, files, err := extractLicenses(lf.cache, tarball, dep.SHA256)
 				if err != nil {
 					return "", nil, err
 				}
+				*lf.held = append(*lf.held, e)
 				if len(files) > 0 {
 					return dep.Name, files, nil
 				}
@@ -220,79 +220,49 @@ func licenseFilesUnder(dir string) []licenseFile {
 // licenseName matches the usual names of licence files.
 var licenseName = regexp.MustCompile(`(?i)^(copying|licen[cs]e|copyright|notice)([.-].*)?$`)
 
+// licenseRules names the way extractLicenses picks files; change it when
+// the rules change, so older extractions are not reused.
+const licenseRules = "licenses-2"
+
+// LicenseKind is the step cache kind of licence texts taken from tarballs.
+const LicenseKind = "licenses"
+
 // extractLicenses copies the licence files of a source tarball (those
 // named like COPYING or LICENSE, at most three folders deep, not in test
-// folders, and everything in a top-level LICENSES/ folder) into dir, once,
-// and lists them.
-func extractLicenses(tarball, dir string) ([]licenseFile, error) {
-	done := filepath.Join(dir, ".complete")
-	if _, err := os.Stat(done); err == nil {
-		files := licenseFilesUnder(dir)
-		var out []licenseFile
-		for _, f := range files {
-			if f.Rel != ".complete" {
-				out = append(out, f)
-			}
-		}
-		return out, nil
-	}
-	os.RemoveAll(dir)
-	f, err := os.Open(tarball)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
-	}
-	defer f.Close()
-	ctx := context.Background()
-	format, stream, err := archives.Identify(ctx, tarball, f)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: licence files from %s: %w", tarball, err)
-	}
-	ex, ok := format.(archives.Extractor)
-	if !ok {
-		return nil, fmt.Errorf("bundle: licence files from %s: not an archive", tarball)
-	}
-	err = ex.Extract(ctx, stream, func(ctx context.Context, fi archives.FileInfo) error {
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(fi.NameInArchive, "./"), "/")
-		parts := strings.Split(name, "/")
-		// REUSE-style trees (glib) keep the texts in LICENSES/<SPDX id>.txt.
-		inLicenses := len(parts) == 3 && strings.EqualFold(parts[1], "licenses")
-		if len(parts) < 2 || len(parts) > 4 || CheckName(name) != nil || (!inLicenses && !licenseName.MatchString(parts[len(parts)-1])) {
-			return nil
-		}
-		for _, p := range parts[1 : len(parts)-1] {
-			if strings.Contains(strings.ToLower(p), "test") {
-				return nil
-			}
-		}
-		rel := strings.Join(parts[1:], "/") // below the tarball's top folder
-		dest := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-			return err
-		}
-		in, err := fi.Open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		return atomicfile.Write(dest, 0o644, func(out *os.File) error {
-			_, err := io.Copy(out, in)
-			return err
-		})
+// folders, and everything in a top-level LICENSES/ folder) into a step
+// cache entry, once per tarball, and lists them.
+func extractLicenses(cache *stepcache.Cache, tarball, sum string) (*stepcache.Entry, []licenseFile, error) {
+	var in stepcache.Inputs
+	in.Add("rules", licenseRules)
+	in.Add("tarball", "sha256:"+sum)
+	e, err := cache.Do(context.Background(), LicenseKind, "src-"+sum[:16], in, stepcache.Options{}, func(ctx context.Context, tmp, final, work string) error {
+		_, err := source.ExtractWith(ctx, tarball, filepath.Join(tmp, "files"), source.Options{Select: licenseSelect})
+		return err
 	})
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("bundle: licence files from %s: %w", tarball, err)
+		return nil, nil, fmt.Errorf("bundle: licence files from %s: %w", tarball, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	return e, licenseFilesUnder(filepath.Join(e.Dir, "files")), nil
+}
+
+// licenseSelect keeps the licence files of a tarball, named below its top
+// folder.
+func licenseSelect(name string, isDir bool) (string, bool, error) {
+	if isDir {
+		return "", false, nil
 	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		return nil, err
+	parts := strings.Split(name, "/")
+	// REUSE-style trees (glib) keep the texts in LICENSES/<SPDX id>.txt.
+	inLicenses := len(parts) == 3 && strings.EqualFold(parts[1], "licenses")
+	if len(parts) < 2 || len(parts) > 4 || CheckName(name) != nil || (!inLicenses && !licenseName.MatchString(parts[len(parts)-1])) {
+		return "", false, nil
 	}
-	return extractLicenses(tarball, dir)
+	for _, p := range parts[1 : len(parts)-1] {
+		if strings.Contains(strings.ToLower(p), "test") {
+			return "", false, nil
+		}
+	}
+	return strings.Join(parts[1:], "/"), true, nil
 }
 
 // dpkgOwners answers "which Debian package installed this file" for a

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestNormalizeAndIsPrerelease(t *testing.T) {
 		{"9.0.90", "9.1.0-rc0", true},
 		{"9.0.93", "9.1.0-rc3", true},
 		{"6.0.90", "6.1.0-rc0", true},
-		{"9.2.90", "9.3.0-rc0", true},
+		{"9.2.90", "10.0.0-rc0", true}, // after x.2 comes (x+1).0
 		{"9.1.0-rc1", "9.1.0-rc1", true},
 		{"9.1.0", "9.1.0", false},
 		{"7.2.22", "7.2.22", false},
@@ -32,27 +33,27 @@ func TestNormalizeAndIsPrerelease(t *testing.T) {
 		{"9.0.89", "9.0.89", false},
 	}
 	for _, c := range cases {
-		v, err := Normalize(c.in)
+		v, err := qversion.Normalize(c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.in, err)
 		}
 		if v.String() != c.want {
-			t.Errorf("Normalize(%s) = %s, want %s", c.in, v, c.want)
+			t.Errorf("qversion.Normalize(%s) = %s, want %s", c.in, v, c.want)
 		}
-		if IsPrerelease(c.in) != c.pre {
-			t.Errorf("IsPrerelease(%s) = %v, want %v", c.in, !c.pre, c.pre)
+		if qversion.IsPrerelease(c.in) != c.pre {
+			t.Errorf("qversion.IsPrerelease(%s) = %v, want %v", c.in, !c.pre, c.pre)
 		}
 	}
-	if !IsPrerelease("not-a-version") {
+	if !qversion.IsPrerelease("not-a-version") {
 		t.Error("a number that does not parse must not pass for a release")
 	}
 	// The point of it: a plain constraint must not pick a candidate.
 	c, _ := version.NewConstraint(">= 9.0")
-	rc, _ := Normalize("9.0.91")
+	rc, _ := qversion.Normalize("9.0.91")
 	if c.Check(rc) {
 		t.Error(`">= 9.0" accepted 9.0.91 after normalisation`)
 	}
-	final, _ := Normalize("9.0.0")
+	final, _ := qversion.Normalize("9.0.0")
 	if !c.Check(final) {
 		t.Error(`">= 9.0" rejected 9.0.0`)
 	}
@@ -124,7 +125,7 @@ func TestWriteTable(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "VERSION") {
 		t.Fatalf("table:\n%s", buf.String())
 	}
-	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "5.0.0 2.48 yes - no 3.5 no 0.21.8 bundled bundled" {
+	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "5.0.0 2.48 yes - no 3.5 no 0.21.8 bundled bundled - sha256" {
 		t.Errorf("row for 5.0.0: %q", f)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"strings"
 	"testing"
 
@@ -106,7 +107,7 @@ func TestCatalogAgreesWithExcerpts(t *testing.T) {
 			t.Errorf("%s: the catalog has no entry for %s", name, want.Version)
 			continue
 		}
-		got.Source, got.URL, got.SHA256 = "", "", ""
+		got.Source, got.URL, got.SHA256, got.Upstream = "", "", "", nil
 		if got != want {
 			t.Errorf("catalog entry %s\n %+v\nexcerpt says\n %+v", want.Version, got, want)
 		}
@@ -122,12 +123,12 @@ func TestShippedCatalog(t *testing.T) {
 		t.Fatalf("catalog has %d releases, want the 27 parsed so far or more", len(rs))
 	}
 	for i, r := range rs {
-		if IsPrerelease(r.Version) {
+		if qversion.IsPrerelease(r.Version) {
 			t.Errorf("%s is a release candidate", r.Version)
 		}
 		if i > 0 {
-			prev, _ := Normalize(rs[i-1].Version)
-			cur, _ := Normalize(r.Version)
+			prev, _ := qversion.Normalize(rs[i-1].Version)
+			cur, _ := qversion.Normalize(r.Version)
 			if !prev.GreaterThan(cur) {
 				t.Errorf("not newest first: %s before %s", rs[i-1].Version, r.Version)
 			}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/go-version"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/source"
 )
 
 // DownloadBase is where QEMU publishes its release tarballs.
@@ -49,6 +51,10 @@ type RefreshOptions struct {
 	Client *http.Client
 	// Log gets one line per step a user should see (io.Discard when nil).
 	Log io.Writer
+	// Keys are the pinned signing keys: a downloaded tarball they sign is
+	// used only once its signature checked out, and a tarball in Src with
+	// its .sig beside it is checked too.
+	Keys Keys
 }
 
 // RefreshResult says what a refresh did.
@@ -103,6 +109,10 @@ func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
 	var problems []string
 	for _, p := range paths {
 		fmt.Fprintf(logw, "reading %s\n", p)
+		if err := checkBesideSignature(p, o.Keys, logw); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
 		t, err := ReadTree(ctx, p)
 		if err != nil {
 			problems = append(problems, err.Error())
@@ -113,7 +123,7 @@ func Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
 			problems = append(problems, fmt.Sprintf("%s: %v", p, err))
 			continue
 		}
-		if IsPrerelease(r.Version) {
+		if qversion.IsPrerelease(r.Version) {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s is a release candidate", p, r.Version))
 			continue
 		}
@@ -253,11 +263,11 @@ func download(ctx context.Context, o RefreshOptions, have map[string]Release, lo
 	for _, m := range reIndexTarball.FindAllStringSubmatch(string(index), -1) {
 		v := m[1]
 		pv, err := version.NewVersion(v)
-		if err != nil || seen[v] || IsPrerelease(v) || pv.LessThan(oldest) {
+		if err != nil || seen[v] || qversion.IsPrerelease(v) || pv.LessThan(oldest) {
 			continue
 		}
 		seen[v] = true
-		if _, ok := have[v]; !ok {
+		if h, ok := have[v]; !ok || !h.Read() { // missing, or its own files not read yet
 			want = append(want, v)
 		}
 	}
@@ -269,12 +279,26 @@ func download(ctx context.Context, o RefreshOptions, have map[string]Release, lo
 	}
 	var paths []string
 	for _, v := range want {
+		url := base + "qemu-" + v + ".tar.xz"
+		if ks := o.Keys.For(v); len(ks) > 0 {
+			f := source.Fetcher{CacheDir: o.Downloads, Client: client, Progress: func(s string) { fmt.Fprintln(logw, s) }}
+			sig := &source.Signature{URL: SignatureURL(url)}
+			for _, k := range ks {
+				sig.KeyFiles = append(sig.KeyFiles, k.Path())
+				sig.Fingerprints = append(sig.Fingerprints, k.Fingerprint)
+			}
+			p, err := f.Fetch(ctx, source.Tarball{Name: "qemu " + v, File: "qemu-" + v + ".tar.xz", URL: url, SHA256: have[v].SHA256, Signature: sig})
+			if err != nil {
+				return nil, fmt.Errorf("catalog:refresh: %w", err)
+			}
+			paths = append(paths, p)
+			continue
+		}
 		dest := filepath.Join(o.Downloads, "qemu-"+v+".tar.xz")
 		if _, err := os.Stat(dest); err == nil {
 			paths = append(paths, dest)
 			continue
 		}
-		url := base + "qemu-" + v + ".tar.xz"
 		fmt.Fprintf(logw, "downloading %s\n", url)
 		if err := fetchFile(ctx, client, url, dest, have[v].SHA256); err != nil {
 			return nil, fmt.Errorf("catalog:refresh: %w\n  without network, set QEMUPACK_CATALOG_SRC to a folder of QEMU release trees or tarballs", err)
@@ -330,10 +354,22 @@ func fetchFile(ctx context.Context, c *http.Client, url, dest, wantSHA string) e
 // Save writes the catalog atomically: a temporary file in the same folder,
 // then a rename over the old one.
 func Save(path string, rs []Release) error {
-	if err := validate(path, rs); err != nil {
+	// Entries that inherit are checked as Load will read them back: their
+	// requirements taken afresh from the release they name.
+	check := make([]Release, len(rs))
+	for i, r := range rs {
+		if r.Inherits != "" {
+			r.requirements(Release{})
+		}
+		check[i] = r
+	}
+	if err := resolve(path, check); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(rs, "", "  ")
+	if err := validate(path, check); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(stored(rs), "", "  ")
 	if err != nil {
 		return fmt.Errorf("catalog %s: %w", path, err)
 	}
@@ -345,5 +381,68 @@ func Save(path string, rs []Release) error {
 	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("catalog %s: %w", path, err)
 	}
+	return nil
+}
+
+// storedEntry is how the catalog file keeps a release whose own files were
+// not read: what it is known from, where it inherits from or why its
+// requirements are unknown, and its tarball when known, but no requirement
+// values (those come from the release it inherits from).
+type storedEntry struct {
+	Version  string `json:"version"`
+	Inherits string `json:"inherits,omitempty"`
+	Unknown  string `json:"requirements_unknown,omitempty"`
+	Source   string `json:"source,omitempty"`
+	URL      string `json:"url,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+}
+
+// stored is what Save writes for each release: never the derived
+// Upstream, and no requirement values for a release that was not read.
+func stored(rs []Release) []any {
+	out := make([]any, 0, len(rs))
+	for _, r := range rs {
+		if r.Read() {
+			r.Upstream = nil
+			out = append(out, r)
+			continue
+		}
+		out = append(out, storedEntry{Version: r.Version, Inherits: r.Inherits, Unknown: r.Unknown, Source: r.Source, URL: r.URL, SHA256: r.SHA256})
+	}
+	return out
+}
+
+// checkBesideSignature checks the .sig lying beside an upstream-named
+// tarball in the refresh folder against the keys pinned for its release.
+// A tarball without one is read as before.
+func checkBesideSignature(p string, keys Keys, logw io.Writer) error {
+	m := reUpstreamTarball.FindStringSubmatch(filepath.Base(p))
+	if m == nil {
+		return nil
+	}
+	sig, err := os.ReadFile(p + ".sig")
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ks := keys.For(m[1])
+	if len(ks) == 0 {
+		return fmt.Errorf("%s: a signature lies beside it, but no pinned key signs qemu %s (%s)", p, m[1], keys.File)
+	}
+	var files, pins []string
+	for _, k := range ks {
+		files, pins = append(files, k.Path()), append(pins, k.Fingerprint)
+	}
+	kr, err := source.LoadKeyring(files, pins)
+	if err != nil {
+		return err
+	}
+	signer, err := kr.Verify(p, sig)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logw, "%s: signature by %s checked\n", filepath.Base(p), signer)
 	return nil
 }

@@ -3,6 +3,7 @@
 package checksum
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/flock"
 )
 
 // SumsFile is the checksum list's name.
@@ -44,6 +46,13 @@ func FileSize(path string) (string, int64, error) {
 // the file atomically. Each job that writes a file into dist/ records it.
 func Record(dir, name, sum string) error {
 	path := filepath.Join(dir, SumsFile)
+	// Two runs recording into one dist/ take turns: each reads the lines
+	// the other wrote.
+	unlock, err := flock.Lock(context.Background(), filepath.Join(dir, "."+SumsFile+".lock"), nil)
+	if err != nil {
+		return fmt.Errorf("sums: %w", err)
+	}
+	defer unlock()
 	lines := map[string]string{name: sum}
 	if old, err := os.ReadFile(path); err == nil {
 		for n, s := range Parse(old) {

@@ -1,10 +1,12 @@
 package checksum
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -109,5 +111,31 @@ func TestParse(t *testing.T) {
 	m := Parse([]byte("aa  x.zip\nbb *y.exe\r\ncc  sub/z\nnot a line\n\ndd  \n"))
 	if len(m) != 2 || m["x.zip"] != "aa" || m["y.exe"] != "bb" {
 		t.Errorf("Parse = %v", m)
+	}
+}
+
+// Runs recording different files into one SHA256SUMS at once lose none of
+// each other's lines.
+func TestConcurrentRecordsKeepEveryLine(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		name := fmt.Sprintf("f%02d.zip", i)
+		os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Record(dir, name, strings.Repeat("a", 64)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(Parse(data)); n != 12 {
+		t.Fatalf("SHA256SUMS lists %d of 12 files:\n%s", n, data)
 	}
 }

@@ -46,6 +46,11 @@ type Config struct {
 	Sysroots    []string // QEMUPACK_SYSROOT: extra mingw sysroots, a path list (absolute)
 	Targets     []string // QEMU_TARGETS, default x86_64-softmmu; "all" is kept as given
 	JSON        bool     // QEMUPACK_FORMAT=json
+	// Suites is QEMUPACK_SUITES: the Debian/Ubuntu suites the private apt
+	// tree reads beyond the host's own. nil (unset or "") means the
+	// default (newer stable releases, testing, unstable); an empty
+	// non-nil list ("none") means only the host's own suites.
+	Suites []string
 
 	// QEMUVersion is QEMU_VERSION as given ("" when unset); Constraint is it parsed.
 	QEMUVersion string
@@ -115,6 +120,7 @@ const (
 	EnvVersion     = "QEMU_VERSION"
 	EnvEpoch       = "SOURCE_DATE_EPOCH"
 	EnvTestMirror  = "QEMUPACK_TEST_MIRROR"
+	EnvSuites      = "QEMUPACK_SUITES"
 	EnvVMPubKey    = "QEMUPACK_VM_PUBKEY"
 )
 

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -82,6 +83,10 @@ var Settings = []Setting{
 	{Name: EnvMirror, Meaning: "a folder of source tarballs (`qemu-X.Y.Z.tar.xz`, the recipes' files)", Default: "none",
 		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
 			c.Mirror = p.path(EnvMirror, p.get(EnvMirror), true)
+		}},
+	{Name: EnvSuites, Meaning: "Debian/Ubuntu suites read beyond the host's own, e.g. `trixie sid`; `none` for the host's only", Default: "newer stable releases, testing, unstable",
+		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+			c.Suites = p.suites(EnvSuites)
 		}},
 	{Name: EnvSysroot, Meaning: "extra mingw sysroots, a path list", Default: "the host's own",
 		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
@@ -265,3 +270,27 @@ func parseEpoch(v string) (int64, error) {
 	}
 	return n, nil
 }
+
+// suites reads a list of Debian/Ubuntu suite names: "" = the default
+// (nil), "none" = none (an empty list), else names separated by spaces or
+// commas.
+func (p *parser) suites(name string) []string {
+	v := p.get(name)
+	switch v {
+	case "":
+		return nil
+	case "none":
+		return []string{}
+	}
+	out := []string{}
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if !suiteName.MatchString(s) {
+			p.bad("%s=%q: %q is not a suite name (examples: trixie, sid, noble-updates; \"none\" for only the host's suites)", name, v, s)
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var suiteName = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)

@@ -116,7 +116,7 @@ func TestTruncatedAndNonArchiveTarball(t *testing.T) {
 		want string
 	}{
 		{"truncated", func(b []byte) []byte { return b[:len(b)-40] }, "truncated"},
-		{"not-an-archive", func([]byte) []byte { return []byte("<html>404 Not Found</html>\n") }, "not a tar archive"},
+		{"not-an-archive", func([]byte) []byte { return []byte("<html>404 Not Found</html>\n") }, "not a tar or zip archive"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			big := make([]byte, 200000)

@@ -24,15 +24,19 @@ const ManifestName = ".qemupack-dep.json"
 
 // Manifest records what went into a prefix.
 type Manifest struct {
-	Name      string   `json:"name"`
-	Version   string   `json:"version"`
-	Key       string   `json:"key"`
-	Source    string   `json:"source"` // the tarball used
-	SHA256    string   `json:"sha256"`
-	Patches   []string `json:"patches,omitempty"`
-	Toolchain string   `json:"toolchain"`
-	Seconds   float64  `json:"seconds"`
-	BuiltAt   string   `json:"built_at"`
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Key     string   `json:"key"`
+	Source  string   `json:"source"` // the tarball used
+	SHA256  string   `json:"sha256"`
+	Patches []string `json:"patches,omitempty"`
+	// DebianPatches is the Debian packaging tarball whose series was
+	// applied first, DebianApplied the names applied from it.
+	DebianPatches string   `json:"debian_patches,omitempty"`
+	DebianApplied []string `json:"debian_applied,omitempty"`
+	Toolchain     string   `json:"toolchain"`
+	Seconds       float64  `json:"seconds"`
+	BuiltAt       string   `json:"built_at"`
 }
 
 // ReadManifest reads the manifest of the library prefix at dir (the one
@@ -138,6 +142,17 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 	}); err != nil {
 		return err
 	}
+	var debianApplied []string
+	if src.DebianPatches != nil {
+		if err := step("debian patches", func(log string) error {
+			var err error
+			debianApplied, err = b.applyDebianPatches(ctx, j, src, root, work, log)
+			return err
+		}); err != nil {
+			return err
+		}
+		j.say(fmt.Sprintf("debian patches: %d of %s applied", len(debianApplied), src.DebianPatches.File))
+	}
 	if len(j.patches) > 0 {
 		if err := step("patch", func(log string) error {
 			return source.ApplyPatches(ctx, root, j.patches, strings.TrimSuffix(log, ".log"))
@@ -166,6 +181,9 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 	case "autotools":
 		stage = stagePath(destDir, InstallPrefix)
 		err = b.autotools(ctx, j, step, env, tree, buildDir, destDir)
+	case "cmake":
+		stage = stagePath(destDir, InstallPrefix)
+		err = b.cmake(ctx, j, step, env, tree, buildDir, destDir)
 	case "make":
 		stage = filepath.Join(work, "stage")
 		err = b.makeBuild(ctx, j, step, env, tree, stage)
@@ -180,6 +198,9 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 	}
 	if fi, err := os.Stat(stage); err != nil || !fi.IsDir() {
 		return &StepError{Lib: j.label(), Step: "install", Err: fmt.Errorf("nothing was installed under %s", stage)}
+	}
+	if err := installLicenses(root, stage, j.r); err != nil {
+		return &StepError{Lib: j.label(), Step: "install", Err: err}
 	}
 	if err := rewritePC(stage, j.prefix); err != nil {
 		return &StepError{Lib: j.label(), Step: "install", Err: err}
@@ -197,7 +218,7 @@ func (b *builder) build(ctx context.Context, j *job, tmp, work string) (err erro
 		pnames = append(pnames, filepath.Base(p))
 	}
 	m := Manifest{Name: j.r.Name, Version: j.r.Version, Key: j.key, Source: src.File, SHA256: src.SHA256,
-		Patches: pnames, Toolchain: b.tc.ID(), Seconds: time.Since(start).Seconds(), BuiltAt: time.Now().UTC().Format(time.RFC3339)}
+		Patches: pnames, DebianPatches: debianFile(src), DebianApplied: debianApplied, Toolchain: b.tc.ID(), Seconds: time.Since(start).Seconds(), BuiltAt: time.Now().UTC().Format(time.RFC3339)}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(stage, ManifestName), append(data, '\n'), 0o644); err != nil {
 		return err
@@ -363,7 +384,7 @@ func (b *builder) autotools(ctx context.Context, j *job, step stepFunc, env []st
 	cflags := append([]string{"-O2"}, b.reproCflags(j, filepath.Dir(buildDir))...)
 	env = run.Merge(env, "CPPFLAGS="+strings.Join(cpp, " "), "CFLAGS="+strings.Join(cflags, " "), "LDFLAGS="+strings.Join(ld, " "))
 	args := []string{filepath.Join(tree, "configure"), "--host=" + b.tc.Triplet, "--prefix=" + InstallPrefix}
-	args = append(args, j.r.Options...)
+	args = append(args, expandOptions(j, j.r.Options)...)
 	if err := step("configure", func(log string) error {
 		return run.Run(ctx, run.Cmd{Args: args, Dir: buildDir, Env: env, Log: log})
 	}); err != nil {

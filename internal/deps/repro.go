@@ -54,6 +54,31 @@ func (b *builder) reproCflags(j *job, work string) []string {
 // told not to.
 var reproLdflags = []string{"-Wl,--no-insert-timestamp"}
 
+// relativeToPrefix writes the fixed prefix as ${prefix} in every line of a
+// .pc file but the one that defines prefix=: CMake writes full paths
+// (libssh's includedir=/qemupack-deps/include), which pkg-config's
+// --define-prefix (the link test, run before the prefix moves into place)
+// cannot move. A file that does not define prefix= as the fixed prefix is
+// left as it is.
+func relativeToPrefix(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	defines := false
+	for _, l := range lines {
+		if strings.TrimRight(l, "\r\n") == "prefix="+InstallPrefix {
+			defines = true
+		}
+	}
+	if !defines {
+		return text
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "prefix=") {
+			lines[i] = strings.ReplaceAll(l, InstallPrefix, "${prefix}")
+		}
+	}
+	return strings.Join(lines, "")
+}
+
 // rewritePC points the staged .pc files at the real prefix (as LinkPath
 // writes it).
 func rewritePC(stage, prefix string) error {
@@ -64,7 +89,8 @@ func rewritePC(stage, prefix string) error {
 			if err != nil {
 				return err
 			}
-			text := strings.ReplaceAll(string(data), InstallPrefix, LinkPath(filepath.ToSlash(prefix)))
+			text := relativeToPrefix(string(data))
+			text = strings.ReplaceAll(text, InstallPrefix, LinkPath(filepath.ToSlash(prefix)))
 			if text == string(data) {
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"sort"
 	"strings"
 	"sync"
@@ -133,11 +134,14 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 		for _, d := range r.Deps {
 			depKeys = append(depKeys, byName[d].Key)
 		}
+		if r.Build == "cmake" && o.Tool.CMake == "" {
+			return nil, o.Tool.needCMake(r.Name)
+		}
 		tools, err := o.Tool.findBuildTools(r)
 		if err != nil {
 			return nil, err
 		}
-		in, err := Inputs(r, patches, o.Tool.ID()+toolsKey(tools), depKeys)
+		in, err := Inputs(r, patches, o.Tool.keyID(r.Build)+toolsKey(tools), depKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +180,7 @@ func hostMinOf(r recipe.Recipe, picked map[string]string) string {
 	min, named := "", false
 	for m := range r.Provides {
 		if v, ok := picked[m]; ok {
-			if !named || !atLeast(min, v) {
+			if !named || !qversion.AtLeast(min, v) {
 				min = v
 			}
 			named = true
@@ -207,7 +211,7 @@ func hostHas(ctx context.Context, tc Toolchain, r recipe.Recipe, picked map[stri
 	min := hostMinOf(r, picked)
 	for _, m := range sortedKeys(r.Provides) {
 		v := tc.HostModule(ctx, m)
-		if v == "" || !atLeast(v, min) {
+		if v == "" || !qversion.AtLeast(v, min) {
 			return h, false
 		}
 		h.modules[m] = v
@@ -434,6 +438,10 @@ func Build(ctx context.Context, o Options) (*Stack, error) {
 		}
 		res.it.NeedsBuild = false
 		res.it.Seconds = res.took.Seconds()
+		if res.it.From == FromCached {
+			pr.say(label, "another qemupack run built it meanwhile; reusing "+res.it.Prefix)
+			continue
+		}
 		pr.say(label, fmt.Sprintf("built in %s, link test passed -> %s", res.took.Round(100*time.Millisecond), res.it.Prefix))
 	}
 	if len(errs) > 0 {

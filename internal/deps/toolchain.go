@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/go-version"
-
 	"qemupack/internal/host"
 	"qemupack/internal/run"
 )
@@ -23,6 +21,10 @@ type Toolchain struct {
 	Ninja       string
 	// Sysroots are the host's mingw sysroots (for host libraries and zlib).
 	Sysroots []string
+	// CMake is the first line of cmake --version ("" when it is missing;
+	// only recipes built with cmake need it).
+	CMake        string
+	cmakeInstall string // the command that installs cmake on this host
 }
 
 // ID is the part of every cache key that names the toolchain.
@@ -67,6 +69,7 @@ func ToolchainFrom(rep host.Report) (Toolchain, error) {
 	if len(missing) > 0 {
 		return t, fmt.Errorf("deps: missing build tools: %s", strings.Join(missing, ", "))
 	}
+	t.CMake, t.cmakeInstall = cmakeProbe(), host.InstallCommand(rep.Family, []string{"cmake"})
 	t.GCC = rep.Tool(host.ToolGCC).Raw
 	t.Meson = rep.Tool(host.ToolMeson).Raw
 	t.Ninja = rep.Tool(host.ToolNinja).Raw
@@ -102,18 +105,4 @@ func (t Toolchain) HostModule(ctx context.Context, module string) string {
 		return ""
 	}
 	return strings.TrimSpace(out)
-}
-
-// atLeast compares versions loosely ("1.2.13" >= "1.2.11"); an empty min
-// is met by any version, as in pick.
-func atLeast(have, min string) bool {
-	if min == "" {
-		return true
-	}
-	h, err1 := version.NewVersion(have)
-	m, err2 := version.NewVersion(min)
-	if err1 != nil || err2 != nil {
-		return have == min
-	}
-	return h.GreaterThanOrEqual(m)
 }

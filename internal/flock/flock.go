@@ -18,7 +18,7 @@ import (
 )
 
 // poll is how often a waiting Lock tries again.
-const poll = 200 * time.Millisecond
+const poll = 50 * time.Millisecond
 
 // Lock takes an exclusive lock on the file at path (made, with its folder,
 // when missing), waiting while another process holds it. waiting, when not

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/host"
 )
 
@@ -25,7 +26,11 @@ func (r Result) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "QEMU releases, newest first (%s=%s, %s=%s, %s)\n", config.EnvVersion, cons, config.EnvDeps, r.DepsMode, net)
 	for _, d := range r.DebianSources {
-		fmt.Fprintf(w, "host source package: %s\n", d.Describe())
+		if d.Problem != "" {
+			fmt.Fprintf(w, "Debian source package %s %s: passed over: %s\n", d.Package, d.Where(), d.Problem)
+			continue
+		}
+		fmt.Fprintf(w, "%s\n", d.Describe())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tBUILDABLE\tSOURCE\tWHY")
@@ -35,15 +40,26 @@ func (r Result) WriteTable(w io.Writer) {
 			b = "no"
 		}
 		src := v.Source
+		if v.Debian != nil {
+			src += " " + v.Debian.Suite
+		}
 		if !v.Obtainable {
 			src = "none"
+		} else if v.VerifiedBy != "" {
+			src += " (" + v.VerifiedBy + ")"
 		}
-		why := strings.Join(v.Blockers, "; ")
+		why := strings.Join(append(append([]string(nil), v.Blockers...), debianNotes(v.Notes)...), "; ")
 		if assumed := assumedModules(v.Deps); len(assumed) > 0 && v.Buildable {
 			if why != "" {
 				why += "; "
 			}
 			why += "assumes recipes for " + strings.Join(assumed, ", ")
+		}
+		if v.Inherits != "" {
+			if why != "" {
+				why += "; "
+			}
+			why += "requirements inherited from " + v.Inherits
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Version, b, src, orDash(why))
 	}
@@ -52,6 +68,9 @@ func (r Result) WriteTable(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "source of %s: %s\n", r.Picked.Version, r.SourceText())
+	if r.Picked.Inherits != "" {
+		fmt.Fprintf(w, "requirements of %s: taken from %s (its own files were not read); its tree is checked against them before configure\n", r.Picked.Version, r.Picked.Inherits)
+	}
 	if r.TreeVersion != "" && r.TreeVersion != r.Picked.Version {
 		fmt.Fprintf(w, "the source tree will be %s (the catalog has no entry for it; %s's requirements apply)\n", r.TreeVersion, r.Picked.Version)
 	}
@@ -65,9 +84,19 @@ func (r Result) WriteTable(w io.Writer) {
 func (r Result) SourceText() string {
 	switch r.Source {
 	case SourceMirror:
+		if r.VerifiedBy != "" {
+			return "mirror file " + r.SourceFile + " (verified by " + r.VerifiedBy + ")"
+		}
 		return "mirror file " + r.SourceFile
 	case SourceUpstream:
-		return r.URL + " (sha256 " + r.SHA256 + ")"
+		var how []string
+		if r.SHA256 != "" {
+			how = append(how, "sha256 "+r.SHA256)
+		}
+		if r.Signature != "" {
+			how = append(how, "OpenPGP signature "+r.Signature+" by "+strings.Join(r.SigningKeys, " or "))
+		}
+		return r.URL + " (" + strings.Join(how, "; ") + ")"
 	case SourceDebian:
 		if r.Debian != nil {
 			return r.Debian.Describe()
@@ -96,6 +125,18 @@ func (d Dep) Text() string {
 	return fmt.Sprintf("%-12s %s needed: built from our recipe (%s)", d.Module, need, d.Version)
 }
 
+// debianNotes are the notes that name a Debian version passed over: the
+// table shows them beside the blockers.
+func debianNotes(notes []string) []string {
+	var out []string
+	for _, n := range notes {
+		if strings.HasPrefix(n, "Debian's qemu ") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func assumedModules(ds []Dep) []string {
 	var out []string
 	for _, d := range ds {
@@ -115,31 +156,41 @@ func orDash(s string) string {
 
 // jsonResult is the documented JSON form of the pick.
 type jsonResult struct {
-	Picked        string        `json:"picked"`
-	Source        string        `json:"source,omitempty"`
-	SourceFile    string        `json:"source_file,omitempty"`
-	URL           string        `json:"url,omitempty"`
-	SHA256        string        `json:"sha256,omitempty"`
-	DebianVersion string        `json:"debian_version,omitempty"`
-	Debian        *DebianSource `json:"debian,omitempty"`
-	TreeVersion   string        `json:"tree_version,omitempty"`
-	Deps          []Dep         `json:"deps,omitempty"`
-	Recipes       []string      `json:"recipes,omitempty"`
-	Offline       bool          `json:"offline"`
-	OfflineWhy    string        `json:"offline_why,omitempty"`
-	Constraint    string        `json:"constraint,omitempty"`
-	DepsMode      string        `json:"deps_mode"`
-	Error         string        `json:"error,omitempty"`
-	Releases      []Verdict     `json:"releases"`
+	Picked        string             `json:"picked"`
+	Source        string             `json:"source,omitempty"`
+	SourceFile    string             `json:"source_file,omitempty"`
+	URL           string             `json:"url,omitempty"`
+	SHA256        string             `json:"sha256,omitempty"`
+	Signature     string             `json:"signature,omitempty"`
+	SigningKeys   []string           `json:"signing_keys,omitempty"`
+	VerifiedBy    string             `json:"verified_by,omitempty"`
+	Inherits      string             `json:"inherits,omitempty"`
+	DebianVersion string             `json:"debian_version,omitempty"`
+	Debian        *debian.QEMUSource `json:"debian,omitempty"`
+	// DebianSources is every version of Debian's qemu source package the
+	// archive lists, with why it was passed over where it was.
+	DebianSources []debian.QEMUSource `json:"debian_sources,omitempty"`
+	TreeVersion   string              `json:"tree_version,omitempty"`
+	Deps          []Dep               `json:"deps,omitempty"`
+	Recipes       []string            `json:"recipes,omitempty"`
+	Offline       bool                `json:"offline"`
+	OfflineWhy    string              `json:"offline_why,omitempty"`
+	Constraint    string              `json:"constraint,omitempty"`
+	DepsMode      string              `json:"deps_mode"`
+	Error         string              `json:"error,omitempty"`
+	Releases      []Verdict           `json:"releases"`
 }
 
 // JSON is the pick as {"picked": "X.Y.Z", "releases": [{"version",
 // "buildable", "obtainable", "reasons": [...]}, ...], ...}; "picked" is ""
-// and "error" says why when nothing fits.
+// and "error" says why when nothing fits. An upstream source carries
+// "url", "sha256", "signature", "signing_keys" and "verified_by"; each
+// release its "source", "verified_by", "upstream" and "inherits".
 func (r Result) JSON() ([]byte, error) {
 	j := jsonResult{
 		Picked: r.Picked.Version, Source: r.Source, SourceFile: r.SourceFile, URL: r.URL, SHA256: r.SHA256,
-		DebianVersion: r.DebianVersion, Debian: r.Debian, TreeVersion: r.TreeVersion, Deps: r.Deps, Recipes: r.Recipes,
+		Signature: r.Signature, SigningKeys: r.SigningKeys, VerifiedBy: r.VerifiedBy, Inherits: r.Picked.Inherits,
+		DebianVersion: r.DebianVersion, Debian: r.Debian, DebianSources: r.DebianSources, TreeVersion: r.TreeVersion, Deps: r.Deps, Recipes: r.Recipes,
 		Offline: r.Offline, OfflineWhy: r.OfflineWhy, Constraint: r.Constraint, DepsMode: string(r.DepsMode),
 		Error: r.Reason, Releases: r.Releases,
 	}

@@ -1,13 +1,15 @@
 // Package pick decides which QEMU release qemupack builds: for every release
 // in the catalog, whether this host's toolchain and libraries (or our
 // recipes) can build it, and whether its source can be had (upstream when
-// online; else a mirror folder or the host's source packages). The pick is
+// online, verified by a pinned sha256 or QEMU's OpenPGP signature; else a
+// mirror folder or the host's source packages). The pick is
 // the newest release that is both, within QEMU_VERSION, never a release
 // candidate.
 package pick
 
 import (
 	"fmt"
+	"qemupack/internal/qversion"
 	"sort"
 	"strings"
 
@@ -15,14 +17,15 @@ import (
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/host"
 )
 
 // Sources of a release tarball.
 const (
-	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256
+	SourceUpstream = "upstream" // download.qemu.org, verified by the catalog's sha256 and/or QEMU's OpenPGP signature
 	SourceMirror   = "mirror"   // QEMUPACK_MIRROR/qemu-X.Y.Z.tar.xz
-	SourceDebian   = "debian"   // the host's Debian source package (apt-get source)
+	SourceDebian   = "debian"   // a Debian source package from a suite of the archive (the private apt tree)
 )
 
 // RecipeCovered are the pkg-config modules our dependency recipes are meant
@@ -52,7 +55,18 @@ type Verdict struct {
 	Candidate  bool     `json:"candidate,omitempty"`   // a release candidate: never picked
 	Excluded   bool     `json:"excluded,omitempty"`    // outside QEMU_VERSION
 	SourceFile string   `json:"source_file,omitempty"` // mirror file
-	Deps       []Dep    `json:"deps,omitempty"`
+	// Debian is the Debian source package it would come from.
+	Debian *debian.QEMUSource `json:"debian,omitempty"`
+	// VerifiedBy says what verifies the tarball from Source: "sha256",
+	// "signature" (QEMU's OpenPGP signature by a pinned key) or both.
+	VerifiedBy string `json:"verified_by,omitempty"`
+	// Upstream is the upstream tarball's URL, signature and keys, when the
+	// source is upstream.
+	Upstream *catalog.Upstream `json:"upstream,omitempty"`
+	// Inherits names the release whose requirements this one takes (its
+	// own files were not read; the build re-reads its tree before configure).
+	Inherits string `json:"inherits,omitempty"`
+	Deps     []Dep  `json:"deps,omitempty"`
 
 	release catalog.Release
 }
@@ -74,16 +88,18 @@ type Inputs struct {
 	OfflineWhy string
 	Mirror     string                // QEMUPACK_MIRROR ("" = none)
 	MirrorHits map[string]MirrorFile // release version → its file in the mirror
-	// Debian lists the qemu source packages apt can fetch, one per
-	// upstream release, highest first; empty when the host has none.
-	Debian    []DebianSource
+	// Debian lists every version of Debian's qemu source package the
+	// archive's suites list, highest first; a version with a Problem (its
+	// files are not served) is passed over with that reason.
+	Debian    []debian.QEMUSource
 	DebianWhy string // why Debian is empty, on a Debian host
 }
 
 // MirrorFile is a release tarball found in the mirror folder.
 type MirrorFile struct {
-	Path    string
-	Problem string // e.g. a sha256 mismatch; "" when usable
+	Path       string
+	Problem    string // e.g. a sha256 mismatch; "" when usable
+	VerifiedBy string // "sha256", "signature" or "sha256+signature" when usable
 }
 
 // Result is the pick.
@@ -92,16 +108,24 @@ type Result struct {
 	Picked catalog.Release `json:"-"`
 	// Source is where its tarball comes from (SourceUpstream, SourceMirror,
 	// SourceDebian); SourceFile the mirror file, URL/SHA256 the upstream
-	// download; DebianVersion the Debian source package version to fetch
-	// with `apt-get source qemu=VERSION` (its patches must be applied).
-	Source        string        `json:"source,omitempty"`
-	SourceFile    string        `json:"source_file,omitempty"`
-	URL           string        `json:"url,omitempty"`
-	SHA256        string        `json:"sha256,omitempty"`
-	DebianVersion string        `json:"debian_version,omitempty"`
-	Debian        *DebianSource `json:"debian,omitempty"`
-	// DebianSources are all the qemu source packages apt offers.
-	DebianSources []DebianSource `json:"debian_sources,omitempty"`
+	// download; Debian the Debian source package (version, suite, files)
+	// to fetch, whose patches must be applied.
+	Source     string `json:"source,omitempty"`
+	SourceFile string `json:"source_file,omitempty"`
+	URL        string `json:"url,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	// Signature is the upstream tarball's detached OpenPGP signature and
+	// SigningKeys the pinned keys that may have made it; VerifiedBy says
+	// what verifies the tarball ("sha256", "signature", "sha256+signature").
+	Signature     string              `json:"signature,omitempty"`
+	SigningKeys   []string            `json:"signing_keys,omitempty"`
+	VerifiedBy    string              `json:"verified_by,omitempty"`
+	DebianVersion string              `json:"debian_version,omitempty"`
+	Debian        *debian.QEMUSource  `json:"debian,omitempty"`
+	DebianSources []debian.QEMUSource `json:"debian_sources,omitempty"` // every version the archive lists
+	// Archive is the Debian archive pick read (nil when none): the same
+	// tree fetches what pick chose.
+	Archive DebianArchive `json:"-"`
 	// TreeVersion is the version the source tree will call itself: the
 	// picked release, or for Debian's source the stable release its
 	// patches reach (7.2.22 for Debian 12's 7.2).
@@ -118,6 +142,22 @@ type Result struct {
 	Releases   []Verdict       `json:"releases"`
 	Host       host.Report     `json:"-"`
 	Reason     string          `json:"error,omitempty"` // why nothing was picked
+}
+
+// DebianTree is the private apt tree pick read, for the steps that fetch
+// what pick chose (nil when pick read none, or a stand-in).
+func (r Result) DebianTree() *debian.Tree {
+	t, _ := r.Archive.(*debian.Tree)
+	return t
+}
+
+// DebianChosen is the Debian source package version pick chose, nil when
+// the source is not Debian's.
+func (r Result) DebianChosen() *debian.SourcePkg {
+	if r.Source != SourceDebian || r.Debian == nil {
+		return nil
+	}
+	return &r.Debian.SourcePkg
 }
 
 // PickedVersion is the picked release's version, "" when none.
@@ -139,7 +179,7 @@ func CheckConstraint(rs []catalog.Release, c version.Constraints) error {
 	}
 	var all []string
 	for _, r := range rs {
-		if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+		if qversion.IsPrerelease(r.Version) || qversion.IsPrerelease(r.Version) {
 			continue
 		}
 		all = append(all, r.Version)
@@ -174,22 +214,13 @@ func listBySeries(vs []string) string {
 	}
 	var b []string
 	for _, s := range out {
-		sort.Slice(s.vs, func(i, j int) bool { return less(s.vs[i], s.vs[j]) })
+		sort.Slice(s.vs, func(i, j int) bool { return qversion.Less(s.vs[i], s.vs[j]) })
 		b = append(b, fmt.Sprintf("%s (%s)", s.name, strings.Join(s.vs, " ")))
 	}
 	if len(b) == 0 {
 		return "no releases"
 	}
 	return strings.Join(b, ", ")
-}
-
-func less(a, b string) bool {
-	va, ea := version.NewVersion(a)
-	vb, eb := version.NewVersion(b)
-	if ea != nil || eb != nil {
-		return a < b
-	}
-	return va.LessThan(vb)
 }
 
 // Decide judges every release and picks one. It touches nothing outside
@@ -222,14 +253,18 @@ func Decide(in Inputs) (Result, error) {
 					res.Recipes = append(res.Recipes, d.Module)
 				}
 			}
+			res.VerifiedBy = v.VerifiedBy
 			switch v.Source {
 			case SourceMirror:
 				res.SourceFile = v.SourceFile
 				res.SHA256 = v.release.SHA256
 			case SourceUpstream:
 				res.URL, res.SHA256 = upstreamOf(v.release), v.release.SHA256
+				if u := v.Upstream; u.Signed() {
+					res.Signature, res.SigningKeys = u.Signature, u.Keys
+				}
 			case SourceDebian:
-				d := debianFor(in, v.Version)
+				d := v.Debian
 				res.Debian, res.DebianVersion = d, d.Version
 				if d.Level != "" {
 					res.TreeVersion = d.Level
@@ -255,6 +290,19 @@ func (r Result) HostMin() map[string]string {
 		out[d.Module] = d.Min
 	}
 	return out
+}
+
+// upstreamVerified is how r's upstream tarball is verified, or nil when
+// nothing would verify it: the catalog's Upstream (LoadFrom fills it from
+// the pinned keys), else its pinned sha256 alone.
+func upstreamVerified(r catalog.Release) *catalog.Upstream {
+	if r.Upstream != nil {
+		return r.Upstream
+	}
+	if r.SHA256 == "" {
+		return nil
+	}
+	return &catalog.Upstream{URL: upstreamOf(r), SHA256: r.SHA256, VerifiedBy: "sha256"}
 }
 
 func upstreamOf(r catalog.Release) string {
@@ -300,9 +348,9 @@ func whyNothing(vs []Verdict, cons string) string {
 
 func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	v := Verdict{Version: r.Version, release: r, Reasons: []string{}}
-	if catalog.IsPrerelease(r.Version) || IsCandidate(r.Version) {
+	if qversion.IsPrerelease(r.Version) || qversion.IsPrerelease(r.Version) {
 		v.Candidate = true
-		if of := candidateOf(r.Version); of != "" {
+		if of := qversion.CandidateOf(r.Version); of != "" {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("release candidate of %s (QEMU numbers candidates X.Y.9N): never picked", of))
 		} else {
 			v.Reasons = append(v.Reasons, "release candidate: never picked")
@@ -314,10 +362,30 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("outside %s=%q", config.EnvVersion, in.Constraint.String()))
 		}
 	}
-	src, file, why := obtainable(in, r)
+	src, file, why, debNotes := obtainable(in, r)
 	v.Obtainable = src != ""
 	v.Source, v.SourceFile = src, file
-	blockers, notes, deps := buildable(in, mode, r, src)
+	switch src {
+	case SourceUpstream:
+		v.Upstream = upstreamVerified(r)
+		v.VerifiedBy = v.Upstream.VerifiedBy
+	case SourceMirror:
+		v.VerifiedBy = in.MirrorHits[r.Version].VerifiedBy
+	case SourceDebian:
+		v.Debian = debianFor(in, r.Version)
+	}
+	v.Inherits = r.Inherits
+	var blockers, notes []string
+	var deps []Dep
+	if r.Unknown != "" {
+		blockers = []string{"its requirements are unknown: " + r.Unknown}
+	} else {
+		blockers, notes, deps = buildable(in, mode, r, src)
+	}
+	notes = append(notes, debNotes...)
+	if r.Inherits != "" {
+		notes = append(notes, fmt.Sprintf("requirements taken from %s (its own files were not read; the tree is checked against them before configure)", r.Inherits))
+	}
 	v.Buildable = len(blockers) == 0
 	v.Deps = deps
 	v.Reasons = append(v.Reasons, blockers...)
@@ -328,19 +396,6 @@ func judge(in Inputs, mode config.DepsMode, r catalog.Release) Verdict {
 	v.Notes = notes
 	v.Reasons = append(v.Reasons, notes...)
 	return v
-}
-
-// atLeast says whether have >= min; an empty min is met by any version.
-func atLeast(have, min string) bool {
-	if min == "" {
-		return true
-	}
-	h, err1 := version.NewVersion(have)
-	m, err2 := version.NewVersion(min)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return !h.LessThan(m)
 }
 
 func fix(t host.Tool, f host.Family) string {
@@ -366,13 +421,13 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string
 	switch {
 	case !py.OK():
 		blockers = append(blockers, fmt.Sprintf("python missing%s", fix(pyTool, f)))
-	case !atLeast(py.Version, r.PythonMin):
-		blockers = append(blockers, fmt.Sprintf("python %s < %s required", shortVer(py.Version), r.PythonMin))
+	case !qversion.AtLeast(py.Version, r.PythonMin):
+		blockers = append(blockers, fmt.Sprintf("python %s < %s required", qversion.Series(py.Version), r.PythonMin))
 	}
 	if r.MesonMin != "" {
 		m := h.Tool(host.ToolMeson)
 		switch {
-		case m.Found() && atLeast(m.Version, r.MesonMin):
+		case m.Found() && qversion.AtLeast(m.Version, r.MesonMin):
 		case r.MesonBundled && m.Found():
 			notes = append(notes, fmt.Sprintf("uses its bundled meson (host meson %s < %s)", m.Version, r.MesonMin))
 		case r.MesonBundled:
@@ -414,14 +469,6 @@ func buildable(in Inputs, mode config.DepsMode, r catalog.Release, source string
 	return blockers, notes, deps
 }
 
-func shortVer(v string) string {
-	parts := strings.Split(v, ".")
-	if len(parts) > 2 {
-		return parts[0] + "." + parts[1]
-	}
-	return v
-}
-
 func covered(module string) bool {
 	for _, m := range RecipeCovered {
 		if m == module {
@@ -439,7 +486,7 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 	if min != "" {
 		req = " " + min
 	}
-	hostOK := lib.Found() && atLeast(lib.Version, min)
+	hostOK := lib.Found() && qversion.AtLeast(lib.Version, min)
 	if mode == config.DepsHost || (mode == config.DepsAuto && hostOK) {
 		if hostOK {
 			d.From, d.Version, d.PCFile = "host", lib.Version, lib.PCFile
@@ -467,7 +514,7 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 	}
 	if v, ok := in.Recipes[module]; ok {
 		d.Version = v
-		if !atLeast(v, min) {
+		if !qversion.AtLeast(v, min) {
 			return d, fmt.Sprintf("%s: our recipe builds %s < %s required%s", module, v, min, why), ""
 		}
 		if mode == config.DepsAuto {
@@ -483,24 +530,29 @@ func library(in Inputs, mode config.DepsMode, module, min string) (d Dep, blocke
 }
 
 // obtainable says where the release's tarball can come from, or why it
-// cannot be had.
-func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
+// cannot be had; notes name the Debian versions passed over for it.
+func obtainable(in Inputs, r catalog.Release) (source, file, why string, notes []string) {
 	var problems []string
+	for _, d := range in.Debian {
+		if d.Problem != "" && debianRelease(in, d) == r.Version {
+			notes = append(notes, fmt.Sprintf("Debian's qemu %s passed over: %s", d.Where(), d.Problem))
+		}
+	}
 	mf, inMirror := in.MirrorHits[r.Version]
 	if inMirror {
 		if mf.Problem == "" {
-			return SourceMirror, mf.Path, ""
+			return SourceMirror, mf.Path, "", notes
 		}
 		problems = append(problems, mf.Problem)
 	}
 	if !in.Offline {
-		if r.SHA256 != "" {
-			return SourceUpstream, "", ""
+		if upstreamVerified(r) != nil {
+			return SourceUpstream, "", "", notes
 		}
-		problems = append(problems, "the catalog has no sha256 for its upstream tarball, so a download could not be verified")
+		problems = append(problems, "the catalog has no sha256 for its upstream tarball and no pinned OpenPGP key signs it, so a download could not be verified")
 	}
 	if debianFor(in, r.Version) != nil {
-		return SourceDebian, "", ""
+		return SourceDebian, "", "", notes
 	}
 	if in.Offline {
 		where := "no mirror folder (" + config.EnvMirror + " unset)"
@@ -511,25 +563,38 @@ func obtainable(in Inputs, r catalog.Release) (source, file, why string) {
 			where = fmt.Sprintf("no qemu-%s.tar.xz in %s", r.Version, in.Mirror)
 		}
 		deb := ""
-		switch {
-		case len(in.Debian) > 0:
-			var rels []string
-			for _, d := range in.Debian {
+		var rels []string
+		for _, d := range in.Debian {
+			if d.Problem == "" && !contains(rels, debianRelease(in, d)) {
 				rels = append(rels, debianRelease(in, d))
 			}
+		}
+		switch {
+		case len(rels) > 0:
 			deb = fmt.Sprintf(", Debian's source packages give %s", strings.Join(rels, ", "))
 		case in.DebianWhy != "":
 			deb = ", " + in.DebianWhy
 		}
 		problems = append(problems, "offline: "+where+deb)
 	}
-	return "", "", "not obtainable: " + strings.Join(problems, "; ")
+	// The Debian versions passed over are the reason, not a side note.
+	problems = append(problems, notes...)
+	return "", "", "not obtainable: " + strings.Join(problems, "; "), nil
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // debianRelease is the catalog release a Debian source package counts
 // as: the release its patches bring it to, or the upstream release it
 // repacks when the catalog does not list that one (or it is unknown).
-func debianRelease(in Inputs, d DebianSource) string {
+func debianRelease(in Inputs, d debian.QEMUSource) string {
 	if d.Level != "" {
 		for _, r := range in.Releases {
 			if r.Version == d.Level {
@@ -540,10 +605,11 @@ func debianRelease(in Inputs, d DebianSource) string {
 	return d.Upstream
 }
 
-// debianFor is the Debian source package that gives release v, or nil.
-func debianFor(in Inputs, v string) *DebianSource {
+// debianFor is the Debian source package that gives release v (the
+// highest Debian version whose files are served), or nil.
+func debianFor(in Inputs, v string) *debian.QEMUSource {
 	for i := range in.Debian {
-		if debianRelease(in, in.Debian[i]) == v {
+		if in.Debian[i].Problem == "" && debianRelease(in, in.Debian[i]) == v {
 			return &in.Debian[i]
 		}
 	}

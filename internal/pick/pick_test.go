@@ -13,6 +13,7 @@ import (
 
 	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/host/hosttest"
 	"qemupack/internal/pick"
 )
@@ -72,6 +73,9 @@ func run(t *testing.T, h *hosttest.Host, o pick.Options) (pick.Result, error) {
 	o.Host = h.Options()
 	if o.Reachable == nil {
 		o.Reachable = offline
+	}
+	if o.Debian == nil {
+		o.Debian = fakeArchive{} // never the real archive in tests
 	}
 	return pick.RunWith(context.Background(), cfg, o)
 }
@@ -280,23 +284,16 @@ func TestPickBadConstraint(t *testing.T) {
 	})
 }
 
-// Bad host inputs come back through the pick as clear errors.
+// Bad host inputs come back through the pick as clear errors; a folder
+// setting that names nothing is refused by the settings already.
 func TestPickBadHostInputs(t *testing.T) {
 	for name, setup := range map[string]func(h *hosttest.Host) string{
-		"missing sysroot": func(h *hosttest.Host) string {
-			h.Env[config.EnvSysroot] = filepath.Join(h.Root, "gone")
-			return "sysroot folder " + filepath.Join(h.Root, "gone") + " does not exist"
-		},
 		"pc without version": func(h *hosttest.Host) string {
 			return h.PC(hosttest.Sysroot, "glib-2.0", "") + ": no Version field"
 		},
 		"PYTHON not a python": func(h *hosttest.Host) string {
 			h.Env[config.EnvPython] = h.Tool("ruby", "ruby 3.1.2p20")
 			return "is not a python"
-		},
-		"mirror folder missing": func(h *hosttest.Host) string {
-			h.Env[config.EnvMirror] = filepath.Join(h.Root, "no-mirror")
-			return "QEMUPACK_MIRROR: mirror folder " + filepath.Join(h.Root, "no-mirror") + " does not exist"
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -309,39 +306,74 @@ func TestPickBadHostInputs(t *testing.T) {
 			}
 		})
 	}
+	for name, env := range map[string]string{"missing sysroot": config.EnvSysroot, "mirror folder missing": config.EnvMirror} {
+		t.Run(name, func(t *testing.T) {
+			h := hosttest.New(t)
+			h.Env[env] = filepath.Join(h.Root, "gone")
+			_, err := config.FromEnv(h.Root, h.Getenv)
+			if want := env + "=\"" + filepath.Join(h.Root, "gone") + "\" does not exist"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("want an error containing %q, got %v", want, err)
+			}
+		})
+	}
 }
 
-// Offline on a Debian host with deb-src: the only source is Debian's
-// package; the pick says which Debian version, that it is Debian's repack,
-// and the release its patch series reaches (from the installed binary of
-// the same source version).
-func TestPickOfflineDebianSource(t *testing.T) {
-	showsrc, err := os.ReadFile(filepath.Join("..", "..", "testdata", "pick", "showsrc-qemu.txt"))
-	if err != nil {
-		t.Fatal(err)
+// fakeArchive stands in for the private apt tree: the versions its suites
+// list (from the real excerpt of the tree's showsrc and madison output,
+// or made up) and the versions whose files are not served.
+type fakeArchive struct {
+	versions []debian.SourcePkg
+	missing  map[string]bool
+}
+
+func (a fakeArchive) SourceVersions(ctx context.Context, pkg string) ([]debian.SourcePkg, error) {
+	return a.versions, nil
+}
+
+func (a fakeArchive) Served(ctx context.Context, sp debian.SourcePkg) error {
+	if a.missing[sp.Version] {
+		return &debian.MissingFileError{Package: sp.Package, Version: sp.Version,
+			Files: []debian.MissingFile{{Name: "qemu_" + sp.Version[2:] + ".dsc", Status: "404  Not Found"}}}
 	}
+	return nil
+}
+
+func archiveOf(suiteVersions ...string) fakeArchive {
+	var a fakeArchive
+	for _, sv := range suiteVersions {
+		suite, v, _ := strings.Cut(sv, " ")
+		a.versions = append(a.versions, debian.SourcePkg{Package: "qemu", Version: v, Suite: suite, Suites: []string{suite},
+			Files: []debian.File{{Name: "qemu_" + v[2:] + ".dsc", SHA256: strings.Repeat("a", 64)}}})
+	}
+	return a
+}
+
+// Offline on a Debian host: the only source is Debian's package; the pick
+// says which Debian version and suite, that it is Debian's repack, and
+// the release its patch series reaches (from the installed binary of the
+// same source version).
+func TestPickOfflineDebianSource(t *testing.T) {
 	setup := func(installed string) *hosttest.Host {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", "3.11.2")
 		h.Libs(allLibs)
-		h.File("showsrc.txt", string(showsrc))
-		h.Script("apt-cache", `[ "$1 $2" = "showsrc qemu" ] && cat `+filepath.Join(h.Root, "showsrc.txt"))
 		h.Tool("qemu-system-x86_64", installed)
 		return h
 	}
+	archive := archiveOf("bookworm 1:7.2+dfsg-7+deb12u18", "bookworm-security 1:7.2+dfsg-7+deb12u15")
 	h := setup("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)")
-	res, err := run(t, h, pick.Options{Releases: testCatalog(t), Recipes: map[string]string{}})
+	res, err := run(t, h, pick.Options{Releases: testCatalog(t), Recipes: map[string]string{}, Debian: archive})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Picked.Version != "7.2.0" || res.Source != pick.SourceDebian || res.DebianVersion != "1:7.2+dfsg-7+deb12u18" || res.TreeVersion != "7.2.22" {
+	if res.Picked.Version != "7.2.0" || res.Source != pick.SourceDebian || res.DebianVersion != "1:7.2+dfsg-7+deb12u18" || res.TreeVersion != "7.2.22" || res.Debian.Suite != "bookworm" {
 		t.Errorf("picked %s from %s (%s, tree %s)", res.Picked.Version, res.Source, res.DebianVersion, res.TreeVersion)
 	}
 	if !res.Offline || !strings.Contains(res.OfflineWhy, "no network in tests") {
 		t.Errorf("offline %v %q", res.Offline, res.OfflineWhy)
 	}
 	wantReason(t, res, "9.2.0", "not obtainable: offline: no mirror folder (QEMUPACK_MIRROR unset), Debian's source packages give 7.2.0")
-	if d := res.Debian.Describe(); !strings.Contains(d, "QEMU 7.2.0 as Debian repacks it (parts of upstream's tarball removed), with Debian's patches, which bring it to 7.2.22") {
+	if d := res.Debian.Describe(); !strings.Contains(d, "1:7.2+dfsg-7+deb12u18 (bookworm): QEMU 7.2.0 as Debian repacks it (parts of upstream's tarball removed), with Debian's patches, which bring it to 7.2.22") {
 		t.Errorf("description: %s", d)
 	}
 	// Debian's dfsg repack drops the bundled dtc: libfdt must come from elsewhere.
@@ -355,7 +387,7 @@ func TestPickOfflineDebianSource(t *testing.T) {
 
 	// With 7.2.22 in the catalog, that is what Debian's package gives.
 	rs := append(testCatalog(t), catalog.Release{Version: "7.2.22", GlibMin: "2.56", GthreadChecked: true, MesonMin: "0.61.5", MesonBundled: true, PythonMin: "3.6", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: "system", Fdt: "bundled"})
-	res, err = run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}})
+	res, err = run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}, Debian: archive})
 	if err != nil || res.Picked.Version != "7.2.22" || res.Source != pick.SourceDebian {
 		t.Errorf("with 7.2.22 catalogued: picked %s from %s, %v", res.Picked.Version, res.Source, err)
 	}
@@ -363,36 +395,68 @@ func TestPickOfflineDebianSource(t *testing.T) {
 	// An installed binary from another source version says nothing about
 	// this one's patch level.
 	h = setup("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)")
-	res, err = run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}})
+	res, err = run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}, Debian: archive})
 	if err != nil || res.Picked.Version != "7.2.0" || res.Debian.Level != "" {
 		t.Errorf("unknown level: picked %s (level %q), %v", res.Picked.Version, res.Debian.Level, err)
 	}
 }
 
-// With more than one suite's deb-src (bookworm's 7.2 and trixie's 10.0),
-// each Debian version gives its release: the newest buildable wins, and an
-// interpreter too old for it falls back to the older package.
-func TestPickSeveralDebianSources(t *testing.T) {
-	showsrc := "Package: qemu\nVersion: 1:7.2+dfsg-7+deb12u18\n\nPackage: qemu\nVersion: 1:10.0.2+ds-1\n\nPackage: qemu\nVersion: 1:7.2+dfsg-7+deb12u15\n"
-	rs := append(testCatalog(t), catalog.Release{Version: "10.0.2", GlibMin: "2.66.0", MesonMin: "1.5.0", MesonBundled: true, PythonMin: "3.9", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: "system", Fdt: "system"})
-	for _, c := range []struct{ python, want, debVer string }{
-		{"3.11.2", "10.0.2", "1:10.0.2+ds-1"},
-		{"3.8.10", "7.2.0", "1:7.2+dfsg-7+deb12u18"},
+// The suites of the archive as read on a bookworm host this December:
+// sid lists 11.1.3 and 11.1.2 (also in forky) but the archive does not
+// serve their files, so pick passes over them with that reason and takes
+// sid's 10.2.2; an interpreter too old for 10.x falls back to bookworm's
+// 7.2, and QEMU_VERSION='~> 10.0' gives trixie's 10.0.13.
+func TestPickDebianSuitesPassesOverUnservedVersions(t *testing.T) {
+	archive := archiveOf("sid 1:11.1.3+ds-1", "forky 1:11.1.2+ds-3", "sid 1:10.2.2+ds-1", "trixie 1:10.0.13+ds-0+deb13u1",
+		"trixie-security 1:10.0.2+ds-2+deb13u1", "bookworm 1:7.2+dfsg-7+deb12u18", "bookworm-security 1:7.2+dfsg-7+deb12u15")
+	archive.missing = map[string]bool{"1:11.1.3+ds-1": true, "1:11.1.2+ds-3": true, "1:10.0.2+ds-2+deb13u1": true}
+	rel := func(v string) catalog.Release {
+		return catalog.Release{Version: v, GlibMin: "2.66.0", MesonMin: "1.5.0", MesonBundled: true, PythonMin: "3.9", NinjaRequired: true, PixmanMin: "0.21.8", Slirp: "system", Fdt: "system"}
+	}
+	rs := append(testCatalog(t), rel("11.1.3"), rel("11.1.2"), rel("10.2.2"), rel("10.0.13"), rel("10.0.2"))
+	for _, c := range []struct{ python, constraint, want, debVer, suite string }{
+		{"3.11.2", "", "10.2.2", "1:10.2.2+ds-1", "sid"},
+		{"3.8.10", "", "7.2.0", "1:7.2+dfsg-7+deb12u18", "bookworm"},
+		{"3.11.2", "~> 10.0.0", "10.0.13", "1:10.0.13+ds-0+deb13u1", "trixie"},
 	} {
 		h := hosttest.New(t)
 		h.Toolchain("1.0.1", c.python)
 		h.Libs(allLibs)
-		h.File("showsrc.txt", showsrc)
-		h.Script("apt-cache", `cat `+filepath.Join(h.Root, "showsrc.txt"))
-		res, err := run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}})
+		if c.constraint != "" {
+			h.Env[config.EnvVersion] = c.constraint
+		}
+		res, err := run(t, h, pick.Options{Releases: rs, Recipes: map[string]string{}, Debian: archive})
 		if err != nil {
 			t.Fatalf("python %s: %v", c.python, err)
 		}
-		if res.Picked.Version != c.want || res.Source != pick.SourceDebian || res.DebianVersion != c.debVer {
-			t.Errorf("python %s: picked %s from %s %s, want %s from Debian %s", c.python, res.Picked.Version, res.Source, res.DebianVersion, c.want, c.debVer)
+		if res.Picked.Version != c.want || res.Source != pick.SourceDebian || res.DebianVersion != c.debVer || res.Debian.Suite != c.suite {
+			t.Errorf("python %s %s: picked %s from %s %s, want %s from Debian %s (%s)", c.python, c.constraint, res.Picked.Version, res.Source, res.DebianVersion, c.want, c.debVer, c.suite)
 		}
-		if len(res.DebianSources) != 2 {
-			t.Errorf("one source package per upstream release, highest Debian version: %+v", res.DebianSources)
+		if len(res.DebianSources) != 7 {
+			t.Errorf("every listed version is a candidate: %d", len(res.DebianSources))
+		}
+		if c.constraint != "" {
+			continue
+		}
+		wantReason(t, res, "11.1.3", "Debian's qemu 1:11.1.3+ds-1 (sid) passed over: qemu 1:11.1.3+ds-1 is listed, but the archive does not serve qemu_11.1.3+ds-1.dsc (404 Not Found)")
+		wantReason(t, res, "11.1.2", "Debian's qemu 1:11.1.2+ds-3 (forky) passed over")
+		if v := verdict(t, res, "11.1.3"); v.Obtainable {
+			t.Errorf("11.1.3 is obtainable: %+v", v)
+		}
+		var table strings.Builder
+		res.WriteTable(&table)
+		for _, want := range []string{
+			"Debian source package qemu 1:11.1.3+ds-1 (sid): passed over: qemu 1:11.1.3+ds-1 is listed, but the archive does not serve",
+			"\nDebian's source package qemu 1:10.2.2+ds-1 (sid): QEMU 10.2.2 as Debian repacks it",
+			"debian sid",
+		} {
+			if !strings.Contains(table.String(), want) {
+				t.Errorf("table lacks %q:\n%s", want, table.String())
+			}
+		}
+		j, err := res.JSON()
+		if err != nil || !strings.Contains(string(j), `"problem": "qemu 1:11.1.3+ds-1 is listed, but the archive does not serve`) || !strings.Contains(string(j), `"suite": "sid"`) {
+			t.Errorf("JSON lacks the suites and problems: %v\n%s", err, j)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"qemupack/internal/config"
 	"qemupack/internal/host"
 	"qemupack/internal/recipe"
+	"qemupack/internal/source"
 )
 
 // Options are Run's ways into the machine and the network; the zero value
@@ -28,6 +29,12 @@ type Options struct {
 	// Reachable says whether upstream downloads can work (nil error = yes).
 	// Default: a TCP connection to download.qemu.org:443 within 3 s.
 	Reachable func(ctx context.Context) error
+	// Debian is Debian's archive; nil opens the private apt tree the
+	// settings ask for (OpenDebian) on a Debian or Ubuntu host.
+	Debian DebianArchive
+	// Progress receives the apt tree's progress lines (nil: standard
+	// error, so that JSON on standard output stays clean).
+	Progress func(string)
 }
 
 // UpstreamHost is where QEMU's release tarballs are downloaded from.
@@ -93,15 +100,30 @@ func gather(ctx context.Context, cfg config.Config, o Options, releases []catalo
 	if err != nil {
 		return Result{Host: rep}, fmt.Errorf("pick: %w", err)
 	}
-	deb, debWhy := FindDebianSource(ctx, rep, o.Host)
+	archive, openWhy := o.Debian, ""
+	if archive == nil {
+		progress := o.Progress
+		if progress == nil {
+			progress = func(s string) { fmt.Fprintln(os.Stderr, s) }
+		}
+		tree, err := OpenDebian(ctx, cfg, rep, progress)
+		switch {
+		case err != nil:
+			openWhy = fmt.Sprintf("Debian's archive not read (%v)", err)
+		case tree != nil:
+			archive = tree
+		}
+	}
+	deb, debWhy := FindDebianSource(ctx, archive, cfg.CacheDir, rep, o.Host)
+	if openWhy != "" {
+		debWhy = openWhy
+	}
 	res, err := Decide(Inputs{
 		Releases: releases, Host: rep, Deps: cfg.Deps, Constraint: cfg.Constraint, Recipes: recipes,
 		Offline: offline, OfflineWhy: why, Mirror: cfg.Mirror, MirrorHits: hits, Debian: deb, DebianWhy: debWhy,
 	})
-	if err != nil {
-		return res, err
-	}
-	return res, nil
+	res.Archive = archive
+	return res, err
 }
 
 // decideOffline: QEMUPACK_OFFLINE=1 says so outright; otherwise one short
@@ -130,9 +152,11 @@ func dialUpstream(ctx context.Context) error {
 }
 
 // ScanMirror finds the release tarballs in the mirror folder (the name of
-// the catalog URL's file, else qemu-X.Y.Z.tar.xz) and checks each against
-// the catalog's sha256 when it has one. A mirror folder that does not
-// exist is an error.
+// the catalog URL's file, else qemu-X.Y.Z.tar.xz) and checks each as the
+// build will: against the catalog's sha256 when it has one, and against
+// QEMU's OpenPGP signature when a .sig lies beside it and a pinned key
+// signs the release. A file that neither verifies is not usable. A mirror
+// folder that does not exist is an error.
 func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, error) {
 	hits := map[string]MirrorFile{}
 	if dir == "" {
@@ -151,73 +175,48 @@ func ScanMirror(dir string, releases []catalog.Release) (map[string]MirrorFile, 
 			if fi, err := os.Stat(p); err != nil || fi.IsDir() {
 				continue
 			}
-			mf := MirrorFile{Path: p}
-			if r.SHA256 != "" {
-				sum, err := checksum.File(p)
-				switch {
-				case err != nil:
-					mf.Problem = fmt.Sprintf("mirror file %s unreadable: %v", p, err)
-				case !strings.EqualFold(sum, r.SHA256):
-					mf.Problem = fmt.Sprintf("mirror file %s has sha256 %s, the catalog says %s", p, sum, r.SHA256)
-				}
-			}
-			hits[r.Version] = mf
+			hits[r.Version] = checkMirrorFile(r, p)
 			break
 		}
 	}
 	return hits, nil
 }
 
-// FindDebianSource asks apt which qemu source packages the host can fetch
-// (`apt-cache showsrc qemu`), keeps the highest Debian version of each
-// upstream release, maps each to the upstream release, and learns the
-// release Debian's patches bring it to from the installed
-// qemu-system-x86_64 when that was built from the same source version.
-// The string says why there is none, on a Debian host.
-func FindDebianSource(ctx context.Context, rep host.Report, o host.Options) ([]DebianSource, string) {
-	if rep.Family != host.Debian {
-		return nil, ""
-	}
-	o = o.WithDefaults()
-	aptCache, err := o.LookPath("apt-cache")
-	if err != nil {
-		return nil, "no apt-cache on PATH to ask for Debian's qemu source"
-	}
-	out, err := o.Exec(ctx, nil, aptCache, "showsrc", "qemu")
-	versions := ParseShowsrc(out, "qemu")
-	if err != nil || len(versions) == 0 {
-		return nil, "no Debian source package for qemu (deb-src not enabled: see scripts/setup-debian.sh, then apt-get update)"
-	}
-	installedLevel, installedDeb := "", ""
-	if q, err := o.LookPath("qemu-system-x86_64"); err == nil {
-		if out, err := o.Exec(ctx, nil, q, "--version"); err == nil {
-			installedLevel, installedDeb = ParseQEMUVersion(out)
+// checkMirrorFile verifies one mirror file: its pinned sum, then the
+// signature beside it; both must pass where both exist, and one must.
+func checkMirrorFile(r catalog.Release, p string) MirrorFile {
+	mf := MirrorFile{Path: p}
+	var by []string
+	if r.SHA256 != "" {
+		sum, err := checksum.File(p)
+		switch {
+		case err != nil:
+			mf.Problem = fmt.Sprintf("mirror file %s unreadable: %v", p, err)
+		case !strings.EqualFold(sum, r.SHA256):
+			mf.Problem = fmt.Sprintf("mirror file %s has sha256 %s, the catalog says %s", p, sum, r.SHA256)
+		default:
+			by = append(by, "sha256")
+		}
+		if mf.Problem != "" {
+			return mf
 		}
 	}
-	var out2 []DebianSource
-	seen := map[string]bool{}
-	for _, v := range versions { // highest first
-		up, err := UpstreamOfDebian(v)
-		if err != nil || seen[up] {
-			continue
+	sig, err := os.ReadFile(p + ".sig")
+	if u := r.Upstream; u.Signed() && err == nil {
+		kr, err := source.LoadKeyring(u.KeyFiles, u.Keys)
+		if err == nil {
+			_, err = kr.Verify(p, sig)
 		}
-		seen[up] = true
-		d := DebianSource{Package: "qemu", Version: v, Upstream: up}
-		if installedDeb == v && sameSeries(installedLevel, up) {
-			d.Level = installedLevel
-			d.LevelFrom = "the installed qemu-system-x86_64, built from this source version, says " + installedLevel
-		} else {
-			d.LevelFrom = "the stable level Debian's patches reach is known once the source is unpacked"
+		if err != nil {
+			mf.Problem = fmt.Sprintf("mirror file %s: %v", p, err)
+			return mf
 		}
-		out2 = append(out2, d)
+		by = append(by, "signature")
 	}
-	if len(out2) == 0 {
-		return nil, fmt.Sprintf("Debian's qemu source versions (%s) name no upstream release", strings.Join(versions, ", "))
+	if len(by) == 0 {
+		mf.Problem = fmt.Sprintf("mirror file %s cannot be verified: the catalog pins no sha256 for it and no %s.sig by a pinned key lies beside it", p, filepath.Base(p))
+		return mf
 	}
-	return out2, ""
-}
-
-func sameSeries(a, b string) bool {
-	pa, pb := strings.SplitN(a, ".", 3), strings.SplitN(b, ".", 3)
-	return len(pa) >= 2 && len(pb) >= 2 && pa[0] == pb[0] && pa[1] == pb[1]
+	mf.VerifiedBy = strings.Join(by, "+")
+	return mf
 }

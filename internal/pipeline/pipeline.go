@@ -55,8 +55,11 @@ type Run struct {
 	Cache  *stepcache.Cache
 	// Skip names steps to leave out (their dependents run as if they were done).
 	Skip map[string]bool
-	// Signer, for the release step.
+	// Release says what the release step makes.
 	Release ReleaseOptions
+	// Want are the pkg-config modules (or recipe names) the libraries
+	// must provide (nil: what QEMU's Windows build needs).
+	Want []string
 
 	out  io.Writer
 	mu   sync.Mutex

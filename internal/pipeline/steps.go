@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"qemupack/internal/bundle"
-	"qemupack/internal/catalog"
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/deps"
 	"qemupack/internal/host"
 	"qemupack/internal/pick"
@@ -63,7 +63,10 @@ func sources(ctx context.Context, r *Run) error {
 		Offline:   r.Config.Offline,
 		PatchRoot: filepath.Join(r.Config.Root, "patches", "qemu"),
 		NoDebian:  p.Source != pick.SourceDebian,
-		Progress:  r.Line,
+		// The archive pick read, and the Debian version it chose.
+		Debian:       p.DebianTree(),
+		DebianSource: p.DebianChosen(),
+		Progress:     r.Line,
 	})
 	if err != nil {
 		return err
@@ -98,6 +101,11 @@ func buildDeps(ctx context.Context, r *Run) error {
 		return err
 	}
 	o.HostMin = r.Pick.HostMin() // a host library where pick found it enough
+	o.Want = r.Want
+	o.Cache = r.Cache
+	if t := r.Pick.DebianTree(); t != nil {
+		o.Fetcher.Debian = t.DownloadSourceFile // recipes' debian_package tarballs
+	}
 	st, err := deps.Build(ctx, o)
 	if err != nil {
 		return err
@@ -166,7 +174,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, FirmwareDirs: r.Firmware, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
-		StampDir: filepath.Join(c.CacheDir, "bundle"), Log: r.Line,
+		Cache: r.Cache, Log: r.Line,
 	}, nil
 }
 
@@ -194,6 +202,9 @@ func bundleArchive(ctx context.Context, r *Run) error {
 	res, err := bundle.Bundle(ctx, in)
 	if err != nil {
 		return err
+	}
+	for _, e := range res.Entries {
+		r.hold(e)
 	}
 	r.Bundle = res
 	return nil
@@ -250,10 +261,10 @@ func releaseFiles(ctx context.Context, r *Run) error {
 		return err
 	}
 	spec := r.Bundle.Spec
-	releases, _ := catalog.LoadFrom(c.Root)
-	deb := &sbom.Debian{}
+	deb := &sbom.Debian{Sources: r.dscOf}
 	b := r.Build
-	qemu, err := release.QEMUComponent(ctx, release.QEMUSource{Version: b.Version, FullVersion: b.FullVersion(), Origin: b.SourceOrigin, Patches: b.Patches}, releases, c.Root, deb)
+	qemu, err := release.QEMUComponent(release.QEMUSource{Version: b.Version, FullVersion: b.FullVersion(), Origin: b.SourceOrigin, Patches: b.Patches,
+		URL: r.Source.SourceURL, SHA256: r.Source.SourceSHA256, Debian: r.Source.Flavor == qemusrc.FlavorDebian}, c.Root)
 	if err != nil {
 		return err
 	}
@@ -303,4 +314,25 @@ func (w lineWriter) Write(p []byte) (int, error) {
 		w.r.Line(l)
 	}
 	return len(p), nil
+}
+
+// dscOf finds a Debian source package's .dsc (URL and sha256) in the
+// private apt tree pick read: the SBOM's source of a host package's DLL.
+func (r *Run) dscOf(ctx context.Context, pkg, version string) (string, string) {
+	t := r.Pick.DebianTree()
+	if t == nil {
+		return "", ""
+	}
+	srcs, err := t.SourceVersions(ctx, pkg)
+	if err != nil {
+		return "", ""
+	}
+	for _, s := range srcs {
+		if s.Version == version {
+			if f, ok := s.Find(debian.ReDsc); ok {
+				return f.URL, f.SHA256
+			}
+		}
+	}
+	return "", ""
 }

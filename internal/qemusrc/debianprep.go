@@ -2,78 +2,96 @@ package qemusrc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"qemupack/internal/qversion"
 	"regexp"
 	"strings"
 
-	"qemupack/internal/run"
+	"qemupack/internal/debian"
 	"qemupack/internal/source"
 )
 
-var (
-	reDsc    = regexp.MustCompile(`\.dsc$`)
-	reOrig   = regexp.MustCompile(`\.orig\.tar\.(xz|gz|bz2)$`)
-	reDebian = regexp.MustCompile(`\.debian\.tar\.(xz|gz|bz2)$`)
-)
-
-// majorMinor returns "7.2" of "7.2.22".
-func majorMinor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return v
-	}
-	return parts[0] + "." + parts[1]
-}
-
-// debianPackage is the host's Debian source package, fetched and verified.
+// debianPackage is a Debian source package, fetched and verified.
 type debianPackage struct {
-	dsc          Dsc
+	src          debian.SourcePkg
+	dsc          debian.Dsc
 	orig, debian string // verified paths
 	origSHA      string
 	debianSHA    string
 }
 
-// fetchDebian asks apt which files make up the source package, then
-// fetches each through the source fetcher (cache, mirror, apt-get source),
-// verified against the sums apt's signed index gives, and checks the
-// tarballs against the .dsc as well.
+// chooseDebian is the source package version to prepare: the one pick
+// chose (req.DebianSource), else the highest version of any suite that
+// repacks the release's X.Y and whose files the archive serves.
+func chooseDebian(ctx context.Context, req Request, pkg string) (debian.SourcePkg, error) {
+	if req.DebianSource != nil {
+		return *req.DebianSource, nil
+	}
+	if req.Debian == nil {
+		return debian.SourcePkg{}, fmt.Errorf("no Debian archive to ask (the private apt tree was not opened)")
+	}
+	vs, err := req.Debian.SourceVersions(ctx, pkg)
+	if err != nil {
+		return debian.SourcePkg{}, err
+	}
+	var tried []string
+	for _, v := range vs {
+		up, err := debian.UpstreamOfDebian(v.Version)
+		if err != nil || qversion.Series(up) != qversion.Series(req.Release.Version) {
+			continue
+		}
+		if err := req.Debian.Served(ctx, v); err != nil {
+			tried = append(tried, fmt.Sprintf("%s (%s): %v", v.Version, v.Suite, err))
+			continue
+		}
+		return v, nil
+	}
+	var have []string
+	for _, v := range vs {
+		have = append(have, v.Version+" ("+v.Suite+")")
+	}
+	msg := fmt.Sprintf("no suite lists a source package %s of QEMU %s.x (they list %s)", pkg, qversion.Series(req.Release.Version), strings.Join(have, ", "))
+	if len(tried) > 0 {
+		msg += "; passed over: " + strings.Join(tried, "; ")
+	}
+	return debian.SourcePkg{}, errors.New(msg)
+}
+
+// fetchDebian fetches the .dsc, orig and debian tarballs of the chosen
+// version through the source fetcher (cache, mirror, the apt tree),
+// each verified against the sum the archive's signed index gives, and
+// checks the tarballs against the .dsc as well.
 func fetchDebian(ctx context.Context, req Request, pkg string) (debianPackage, error) {
 	var dp debianPackage
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return dp, fmt.Errorf("apt-get not found: the Debian source package path needs a Debian or Ubuntu host")
-	}
-	out, err := run.Output(ctx, run.Cmd{
-		Args: []string{"apt-get", "source", "--print-uris", pkg},
-		Env:  run.Environ("LC_ALL=C"),
-	})
-	files := ParsePrintURIs(out)
-	if err != nil || len(files) == 0 {
-		msg := "no files listed"
-		if err != nil {
-			msg = err.Error()
-		}
-		return dp, fmt.Errorf("apt-get source --print-uris %s: %s (enable deb-src lines in /etc/apt/sources.list and run apt-get update)", pkg, firstLine(msg))
-	}
-	pick := func(re *regexp.Regexp, what string) (AptFile, error) {
-		for _, f := range files {
-			if re.MatchString(f.Name) {
-				return f, nil
-			}
-		}
-		return AptFile{}, fmt.Errorf("source package %s has no %s (apt listed %d files); only 3.0 (quilt) packages are understood", pkg, what, len(files))
-	}
-	dscF, err := pick(reDsc, ".dsc file")
+	sp, err := chooseDebian(ctx, req, pkg)
 	if err != nil {
 		return dp, err
 	}
-	origF, err := pick(reOrig, "orig tarball")
+	dp.src = sp
+	if up, err := debian.UpstreamOfDebian(sp.Version); err != nil {
+		return dp, err
+	} else if qversion.Series(up) != qversion.Series(req.Release.Version) {
+		return dp, fmt.Errorf("Debian's source package %s %s (%s) is QEMU %s, not a %s release as asked (pick a %s.x release, or give the upstream tarball through QEMUPACK_MIRROR)",
+			pkg, sp.Version, sp.Suite, up, qversion.Series(req.Release.Version), qversion.Series(up))
+	}
+	pick := func(re *regexp.Regexp, what string) (debian.File, error) {
+		if f, ok := sp.Find(re); ok {
+			return f, nil
+		}
+		return debian.File{}, fmt.Errorf("source package %s %s has no %s (the index lists %d files); only 3.0 (quilt) packages are understood", pkg, sp.Version, what, len(sp.Files))
+	}
+	dscF, err := pick(debian.ReDsc, ".dsc file")
 	if err != nil {
 		return dp, err
 	}
-	debF, err := pick(reDebian, "debian tarball")
+	origF, err := pick(debian.ReOrigTarball, "orig tarball")
+	if err != nil {
+		return dp, err
+	}
+	debF, err := pick(debian.ReDebianTar, "debian tarball")
 	if err != nil {
 		return dp, err
 	}
@@ -83,8 +101,11 @@ func fetchDebian(ctx context.Context, req Request, pkg string) (debianPackage, e
 		Offline:  req.Offline,
 		Progress: req.Progress,
 	}
-	get := func(a AptFile) (string, error) {
-		return f.Fetch(ctx, source.Tarball{Name: "Debian source " + pkg, File: a.Name, SHA256: a.SHA256, DebianPackage: pkg})
+	if req.Debian != nil {
+		f.Debian = req.Debian.DownloadSourceFile
+	}
+	get := func(a debian.File) (string, error) {
+		return f.Fetch(ctx, source.Tarball{Name: "Debian source " + pkg + " " + sp.Version, File: a.Name, SHA256: a.SHA256, DebianPackage: pkg})
 	}
 	dscPath, err := get(dscF)
 	if err != nil {
@@ -94,13 +115,13 @@ func fetchDebian(ctx context.Context, req Request, pkg string) (debianPackage, e
 	if err != nil {
 		return dp, fmt.Errorf("debian source %s: %w", pkg, err)
 	}
-	if dp.dsc, err = ParseDsc(string(text)); err != nil {
+	if dp.dsc, err = debian.ParseDsc(string(text)); err != nil {
 		return dp, fmt.Errorf("%s: %w", dscPath, err)
 	}
-	for _, a := range []AptFile{origF, debF} {
+	for _, a := range []debian.File{origF, debF} {
 		df, ok := dp.dsc.Find(regexp.MustCompile("^" + regexp.QuoteMeta(a.Name) + "$"))
 		if !ok || df.SHA256 != a.SHA256 {
-			return dp, fmt.Errorf("debian source %s: %s has sha256 %s in apt's index but the .dsc says %q", pkg, a.Name, a.SHA256, df.SHA256)
+			return dp, fmt.Errorf("debian source %s: %s has sha256 %s in the archive's index but the .dsc says %q", pkg, a.Name, a.SHA256, df.SHA256)
 		}
 	}
 	if dp.orig, err = get(origF); err != nil {
@@ -113,31 +134,6 @@ func fetchDebian(ctx context.Context, req Request, pkg string) (debianPackage, e
 	return dp, nil
 }
 
-// debianPatches reads the series and patch texts from an unpacked debian/
-// folder.
-func debianPatches(debianDir string) ([]SeriesEntry, []NamedPatch, error) {
-	series, err := os.ReadFile(filepath.Join(debianDir, "patches", "series"))
-	if os.IsNotExist(err) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("debian patches: %w", err)
-	}
-	entries, err := ParseSeries(string(series))
-	if err != nil {
-		return nil, nil, fmt.Errorf("debian/patches/series: %w", err)
-	}
-	var texts []NamedPatch
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(debianDir, "patches", e.Name))
-		if err != nil {
-			return nil, nil, fmt.Errorf("debian/patches/series names %s: %w", e.Name, err)
-		}
-		texts = append(texts, NamedPatch{Name: e.Name, Text: string(b), Strip: e.Strip})
-	}
-	return entries, texts, nil
-}
-
 func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	pkg := req.DebianPackage
 	if pkg == "" {
@@ -147,13 +143,16 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	base, err := dp.dsc.BaseVersion()
+	base, err := debian.UpstreamOfDebian(dp.dsc.Version)
 	if err != nil {
 		return Tree{}, err
 	}
-	if majorMinor(base) != majorMinor(req.Release.Version) {
-		return Tree{}, fmt.Errorf("the host's source package %s is %s (QEMU %s), not a %s release as asked (pick a %s.x release, or give the upstream tarball through QEMUPACK_MIRROR)",
-			pkg, dp.dsc.Version, base, majorMinor(req.Release.Version), majorMinor(base))
+	where := dp.src.Version
+	if dp.src.Suite != "" {
+		where += " (" + dp.src.Suite + ")"
+	}
+	if dp.dsc.Version != dp.src.Version {
+		return Tree{}, fmt.Errorf("Debian's source package %s %s: its .dsc says version %s", pkg, where, dp.dsc.Version)
 	}
 	// Read the series first: the version it yields names our patch folder
 	// and is part of the key.
@@ -170,11 +169,11 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	entries, texts, err := debianPatches(debDir)
+	entries, texts, err := debian.ReadPatches(debDir)
 	if err != nil {
 		return Tree{}, err
 	}
-	version, err := DeriveVersion(base, texts)
+	version, err := debian.DeriveVersion(base, texts)
 	if err != nil {
 		return Tree{}, fmt.Errorf("debian source %s %s: %w", pkg, dp.dsc.Version, err)
 	}
@@ -182,7 +181,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	req.say("qemu: Debian's %s %s is QEMU %s with %d Debian patches, which bring it to %s", pkg, dp.dsc.Version, base, len(entries), version)
+	req.say("qemu: Debian's %s %s is QEMU %s with %d Debian patches, which bring it to %s", pkg, where, base, len(entries), version)
 	in := treeInputs(FlavorDebian, []string{dp.origSHA, dp.debianSHA}, ours)
 	return build(ctx, req, "qemu-"+version, in, func(tmp string) (Tree, error) {
 		src := filepath.Join(tmp, "src")
@@ -194,7 +193,7 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		req.say("qemu %s: applying %d Debian patches", version, len(entries))
 		for _, e := range entries {
 			p := filepath.Join(debDir, "patches", e.Name)
-			if err := applyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
+			if err := source.ApplyPatch(ctx, src, p, e.Strip, "debian", filepath.Join(logs, "debian-"+e.Name+".log")); err != nil {
 				return Tree{}, err
 			}
 		}
@@ -211,10 +210,13 @@ func prepareDebian(ctx context.Context, req Request) (Tree, error) {
 		if got != version {
 			return Tree{}, fmt.Errorf("debian source %s: the patched VERSION says %s, the series said %s", pkg, got, version)
 		}
+		chosen := dp.src
+		dsc, _ := chosen.Find(debian.ReDsc)
 		return Tree{
-			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours),
-			Origin: fmt.Sprintf("Debian source package %s %s: the dfsg repack of QEMU %s plus Debian's %d patches (upstream stable releases up to %s and packaging fixes)",
-				pkg, dp.dsc.Version, base, len(entries), version),
+			Version: version, Flavor: FlavorDebian, Patches: patchNames(ours), Debian: &chosen,
+			SourceURL: dsc.URL, SourceSHA256: dsc.SHA256,
+			Origin: fmt.Sprintf("Debian source package %s %s: the repack of QEMU %s plus Debian's %d patches (bringing it to %s)",
+				pkg, where, base, len(entries), version),
 		}, nil
 	})
 }

@@ -1,11 +1,16 @@
 // Package qemusrc turns the picked QEMU release into a patched source tree:
-// the upstream tarball (pinned sha256, from a mirror folder or
-// download.qemu.org), or, when that cannot be had, the host's Debian source
-// package (the dfsg repack plus Debian's patch series, which carries the
-// upstream stable releases). Our own patches/qemu/<version>/*.patch go on
-// top in name order. The tree is cached under <cache>/sources/qemu/<key>,
-// keyed by every input, and made in a temporary folder renamed into place,
-// so a failed run leaves nothing half-made behind.
+// the upstream tarball (verified by its pinned sha256 and/or QEMU's
+// OpenPGP signature, from a mirror folder or download.qemu.org, and
+// checked to be the release it is named after), or, when that cannot be
+// had, a Debian source package from a suite of Debian's archive (the
+// repack plus Debian's patch series, which for 7.2 carries the upstream
+// stable releases). Our own
+// patches/qemu/<version>/*.patch go on top in name order. Before the tree
+// is handed on, the catalog's parser re-reads it and it must require what
+// the catalog entry says (catalog.CheckTree). The tree is cached under
+// <cache>/sources/qemu/<key>, keyed by every input, and made in a
+// temporary folder renamed into place, so a failed run leaves nothing
+// half-made behind.
 package qemusrc
 
 import (
@@ -14,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -22,7 +26,7 @@ import (
 	"strings"
 
 	"qemupack/internal/catalog"
-	"qemupack/internal/run"
+	"qemupack/internal/debian"
 	"qemupack/internal/source"
 	"qemupack/internal/stepcache"
 )
@@ -35,7 +39,7 @@ const (
 
 // prepVersion changes whenever the way trees are made changes, so old
 // cached trees are not reused by a newer qemupack.
-const prepVersion = "qemusrc-1"
+const prepVersion = "qemusrc-2"
 
 // Request says which release to prepare and where things may come from.
 type Request struct {
@@ -48,8 +52,15 @@ type Request struct {
 	PatchRoot string
 	// NoDebian turns the Debian source package path off.
 	NoDebian bool
-	// DebianPackage is the source package to ask apt for (default "qemu").
+	// DebianPackage is the source package to ask for (default "qemu").
 	DebianPackage string
+	// Debian is Debian's archive (the private apt tree pick read);
+	// DebianSource the version pick chose from it. Without DebianSource,
+	// the highest served version of any suite that repacks the release's
+	// X.Y is taken; without Debian, only files already in the cache or
+	// the mirror folder can be used.
+	Debian       *debian.Tree
+	DebianSource *debian.SourcePkg
 	// Progress receives one line per step (nil: quiet).
 	Progress func(string)
 	// Cache is the step cache trees are entries of (default: one at CacheDir).
@@ -65,6 +76,14 @@ type Tree struct {
 	Patches   []string `json:"patches"` // our patches applied, in order
 	Key       string   `json:"key"`     // hash of every input
 	Requested string   `json:"requested"`
+	// Debian is the Debian source package a FlavorDebian tree was made
+	// from: version, suite, and its files (the .dsc's URL and sha256 are
+	// what a bill of materials names).
+	Debian *debian.SourcePkg `json:"debian,omitempty"`
+	// SourceURL and SourceSHA256 name what the tree was made from, for a
+	// bill of materials: the upstream tarball, or a Debian tree's .dsc.
+	SourceURL    string `json:"source_url,omitempty"`
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 
 	// Entry is the step cache entry holding the tree, held until released
 	// (the pipeline releases it when its run ends).
@@ -121,36 +140,87 @@ func Prepare(ctx context.Context, req Request) (Tree, error) {
 		return Tree{}, err
 	}
 	var tried []string
-	if req.Release.SHA256 != "" {
+	var errs []error // for errors.Is: a checksum or signature failure among them
+	if req.Release.SHA256 != "" || req.Release.Upstream.Signed() {
 		t, err := prepareUpstream(ctx, req, ours)
 		if err == nil {
-			return t, nil
+			return checked(req, t)
 		}
-		if isPatchError(err) {
-			return Tree{}, err // the tarball was fine; a patch is the problem
+		if isPatchError(err) || isWrongRelease(err) {
+			return Tree{}, err // the tarball was verified; a patch or its content is the problem
 		}
 		tried = append(tried, err.Error())
+		errs = append(errs, err)
 		req.say("qemu %s: upstream tarball not available: %s", req.Release.Version, firstLine(err.Error()))
 	} else {
-		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s, so an upstream tarball cannot be verified", req.Release.Version))
+		tried = append(tried, fmt.Sprintf("upstream: the catalog pins no sha256 for qemu %s and no pinned OpenPGP key signs it, so an upstream tarball cannot be verified", req.Release.Version))
 		req.say("qemu %s: %s", req.Release.Version, tried[0])
 	}
 	if !req.NoDebian {
-		req.say("qemu %s: trying the host's Debian source package", req.Release.Version)
+		req.say("qemu %s: trying Debian's source package", req.Release.Version)
 		t, err := prepareDebian(ctx, req)
 		if err == nil {
-			return t, nil
+			return checked(req, t)
 		}
 		if isPatchError(err) {
 			return Tree{}, err
 		}
 		tried = append(tried, "debian: "+err.Error())
+		errs = append(errs, err)
 	}
 	msg := strings.Join(tried, "\n  ")
 	if !strings.Contains(msg, "QEMUPACK_MIRROR") {
 		msg += fmt.Sprintf("\n(put %s into a folder and set QEMUPACK_MIRROR to it)", UpstreamFile(req.Release))
 	}
-	return Tree{}, fmt.Errorf("qemu %s: no source:\n  %s", req.Release.Version, msg)
+	return Tree{}, &NoSource{msg: fmt.Sprintf("qemu %s: no source:\n  %s", req.Release.Version, msg), errs: errs}
+}
+
+// NoSource is Prepare's error when no source could be had: every way
+// tried, and why each failed (errors.Is finds source.ErrSignature or
+// source.ErrChecksum among them).
+type NoSource struct {
+	msg  string
+	errs []error
+}
+
+func (e *NoSource) Error() string   { return e.msg }
+func (e *NoSource) Unwrap() []error { return e.errs }
+
+// checked re-reads the prepared tree with the catalog's parser before
+// anything configures it: what the tree requires must be what the catalog
+// entry says (its own values, or those it inherits from its series). A
+// release given without catalog data (a bare version) is not checked.
+func checked(req Request, t Tree) (Tree, error) {
+	rel := req.Release
+	if !rel.Requires() && rel.Unknown == "" {
+		return t, nil
+	}
+	if err := catalog.CheckTree(rel, t.Dir); err != nil {
+		if t.Entry != nil {
+			t.Entry.Release()
+		}
+		return Tree{}, err
+	}
+	if rel.Inherits != "" {
+		req.say("qemu %s: its tree requires what the catalog took from %s", t.Version, rel.Inherits)
+	}
+	return t, nil
+}
+
+// WrongRelease is a verified tarball whose VERSION names another release:
+// a signature covers a file's bytes, not its name, so a validly signed
+// tarball of one release served under another's name is refused here.
+type WrongRelease struct {
+	File, Want, Got string
+}
+
+func (e *WrongRelease) Error() string {
+	return fmt.Sprintf("qemu %s: %s is a signed QEMU tarball, but its VERSION says %s: another release under this name, refused (it was removed from the cache)", e.Want, e.File, e.Got)
+}
+
+func isWrongRelease(err error) bool {
+	var w *WrongRelease
+	return errors.As(err, &w)
 }
 
 func count(n int, one, many string) string {
@@ -196,49 +266,6 @@ func OurPatches(root, version string) ([]ourPatch, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// PatchError says which patch did not apply.
-type PatchError struct {
-	Patch  string // file name of the patch
-	Origin string // "ours" (patches/qemu/<version>) or "debian"
-	Err    error
-}
-
-func (e *PatchError) Error() string {
-	what := "patch " + e.Patch
-	if e.Origin == "debian" {
-		what = "Debian patch " + e.Patch
-	}
-	return fmt.Sprintf("%s does not apply: %v", what, e.Err)
-}
-
-func (e *PatchError) Unwrap() error { return e.Err }
-
-// applyPatch applies one patch file to tree with patch(1). A patch that
-// does not apply cleanly returns a *PatchError naming it.
-func applyPatch(ctx context.Context, tree, file string, strip int, origin, logPath string) error {
-	if _, err := exec.LookPath("patch"); err != nil {
-		return fmt.Errorf("the patch program is missing (Debian: apt-get install patch; Cygwin: the patch package)")
-	}
-	err := run.Run(ctx, run.Cmd{
-		Args:      []string{"patch", fmt.Sprintf("-p%d", strip), "--batch", "--forward", "--no-backup-if-mismatch", "-i", file},
-		Dir:       tree,
-		Env:       run.Environ("LC_ALL=C"),
-		Log:       logPath,
-		TailLines: 12,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		var re *run.Error
-		if errors.As(err, &re) {
-			err = fmt.Errorf("%v\n%s", re.Err, re.Tail)
-		}
-		return &PatchError{Patch: filepath.Base(file), Origin: origin, Err: err}
-	}
-	return nil
 }
 
 // readVersion reads the VERSION file of a tree.
@@ -346,9 +373,8 @@ func applyOurs(ctx context.Context, tree string, ours []ourPatch, logDir string)
 // isPatchError tells a patch that does not apply (the source itself was
 // fine, so no other source should be tried) from other failures.
 func isPatchError(err error) bool {
-	var a *PatchError
-	var b *source.PatchError
-	return errors.As(err, &a) || errors.As(err, &b)
+	var pe *source.PatchError
+	return errors.As(err, &pe)
 }
 
 func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, error) {
@@ -360,30 +386,61 @@ func prepareUpstream(ctx context.Context, req Request, ours []ourPatch) (Tree, e
 		NoDebian: true,
 		Progress: req.Progress,
 	}
-	tarball, err := f.Fetch(ctx, source.Tarball{
+	tb := source.Tarball{
 		Name:   "qemu " + rel.Version,
 		File:   UpstreamFile(rel),
 		SHA256: rel.SHA256,
 		URL:    rel.URL,
-	})
+	}
+	if u := rel.Upstream; u != nil {
+		if tb.URL == "" {
+			tb.URL = u.URL
+		}
+		if u.Signed() {
+			tb.Signature = &source.Signature{URL: u.Signature, KeyFiles: u.KeyFiles, Fingerprints: u.Keys}
+		}
+	}
+	if tb.URL == "" {
+		tb.URL = catalog.TarballURL(rel.Version)
+	}
+	got, err := f.Get(ctx, tb)
 	if err != nil {
 		return Tree{}, err
 	}
-	in := treeInputs(FlavorUpstream, []string{rel.SHA256}, ours)
-	return build(ctx, req, "qemu-"+rel.Version, in, func(tmp string) (Tree, error) {
-		req.say("qemu %s: unpacking %s", rel.Version, filepath.Base(tarball))
-		src := filepath.Join(tmp, "src")
-		if err := extractTo(tarball, filepath.Join(tmp, "x"), src); err != nil {
+	sum := got.SHA256
+	if sum == "" {
+		if sum, err = source.SHA256File(got.Path); err != nil {
 			return Tree{}, err
 		}
-		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
+	}
+	origin := fmt.Sprintf("upstream release tarball %s (sha256 %s)", tb.File, sum)
+	if got.SignedBy != "" {
+		origin = fmt.Sprintf("upstream release tarball %s (sha256 %s; OpenPGP signature by %s checked)", tb.File, sum, got.SignedBy)
+	}
+	in := treeInputs(FlavorUpstream, []string{sum}, ours)
+	t, err := build(ctx, req, "qemu-"+rel.Version, in, func(tmp string) (Tree, error) {
+		req.say("qemu %s: unpacking %s (verified: %s)", rel.Version, filepath.Base(got.Path), got.How())
+		src := filepath.Join(tmp, "src")
+		if err := extractTo(got.Path, filepath.Join(tmp, "x"), src); err != nil {
 			return Tree{}, err
 		}
 		v, err := readVersion(src)
 		if err != nil {
 			return Tree{}, err
 		}
-		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours),
-			Origin: fmt.Sprintf("upstream release tarball %s (sha256 %s)", UpstreamFile(rel), rel.SHA256)}, nil
+		if v != rel.Version {
+			return Tree{}, &WrongRelease{File: tb.File, Want: rel.Version, Got: v}
+		}
+		if err := applyOurs(ctx, src, ours, filepath.Join(tmp, "logs")); err != nil {
+			return Tree{}, err
+		}
+		return Tree{Version: v, Flavor: FlavorUpstream, Patches: patchNames(ours), Origin: origin, SourceURL: tb.URL, SourceSHA256: sum}, nil
 	})
+	if isWrongRelease(err) && strings.HasPrefix(got.Path, f.CacheDir+string(filepath.Separator)) {
+		os.Remove(got.Path)
+		if got.SigPath != "" {
+			os.Remove(got.SigPath)
+		}
+	}
+	return t, err
 }

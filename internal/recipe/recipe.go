@@ -30,6 +30,22 @@ type Source struct {
 	Subdir string `json:"subdir,omitempty"`
 	// Note says how the sum was checked or why this source exists.
 	Note string `json:"note,omitempty"`
+	// DebianPatches, when set, is the Debian packaging tarball that goes
+	// with this orig tarball: its debian/patches/series is applied after
+	// extracting and before our own patches (Debian's security fixes).
+	DebianPatches *DebianPatches `json:"debian_patches,omitempty"`
+}
+
+// DebianPatches is a Debian packaging tarball (<package>_<version>.debian.tar.xz)
+// whose patch series a build applies.
+type DebianPatches struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	URL    string `json:"url,omitempty"`
+	// Skip are series entries not applied: Debian's packaging changes
+	// (library names, build-system files a build without autoreconf must
+	// not touch); the recipe's notes say why.
+	Skip []string `json:"skip,omitempty"`
 }
 
 // PkgConfig describes a .pc file to write for a library that installs none.
@@ -59,7 +75,7 @@ type Recipe struct {
 	// version (e.g. "glib-2.0": "2.74.6", "gthread-2.0": "2.74.6").
 	Provides map[string]string `json:"provides"`
 	Sources  []Source          `json:"sources"`
-	Build    string            `json:"build"` // meson, autotools, make, cmake
+	Build    string            `json:"build"` // meson, autotools, cmake, make, cc
 	Options  []string          `json:"options,omitempty"`
 	Deps     []string          `json:"deps,omitempty"`
 	// LinkTest is a tiny C program compiled and linked against the
@@ -78,6 +94,12 @@ type Recipe struct {
 	// PkgConfig, when set, is written as lib/pkgconfig/<module>.pc.
 	PkgConfig *PkgConfig `json:"pkg_config,omitempty"`
 	CC        *CC        `json:"cc,omitempty"`
+	// LicenseFiles are licence texts of the source tree (paths relative
+	// to its top folder) that the build copies into
+	// share/licenses/<name>/, for trees whose licence files the bundle's
+	// finder would miss by name (libssh's BSD, capstone's
+	// LICENSE_LLVM.TXT). When set, the bundle uses exactly these.
+	LicenseFiles []string `json:"license_files,omitempty"`
 	// HostMin is the lowest version of a host copy (QEMUPACK_DEPS=auto)
 	// that is used instead of building; default Version.
 	HostMin string `json:"host_min,omitempty"`
@@ -96,7 +118,7 @@ type Recipe struct {
 }
 
 // BuildSystems are the values "build" may take.
-var BuildSystems = []string{"meson", "autotools", "make", "cc"}
+var BuildSystems = []string{"meson", "autotools", "cmake", "make", "cc"}
 
 // Load reads one recipe file and checks its fields.
 func Load(path string) (Recipe, error) {
@@ -142,7 +164,7 @@ func (r Recipe) Validate() error {
 		return fmt.Errorf("missing field(s): %s", strings.Join(missing, ", "))
 	}
 	switch r.Build {
-	case "meson", "autotools", "make":
+	case "meson", "autotools", "cmake", "make":
 	case "cc":
 		if r.CC == nil || len(r.CC.Sources) == 0 || r.CC.Lib == "" {
 			return fmt.Errorf("build \"cc\" needs a cc block with sources and lib")
@@ -153,6 +175,11 @@ func (r Recipe) Validate() error {
 	for _, d := range r.Deps {
 		if d == r.Name {
 			return fmt.Errorf("depends on itself")
+		}
+	}
+	for _, f := range r.LicenseFiles {
+		if f == "" || strings.HasPrefix(f, "/") || strings.Contains(f, `\`) || strings.Contains("/"+f+"/", "/../") {
+			return fmt.Errorf("license_files: %q is not a relative path inside the source tree", f)
 		}
 	}
 	if r.PkgConfig != nil && (r.PkgConfig.Module == "" || r.PkgConfig.Libs == "") {
@@ -169,6 +196,14 @@ func (r Recipe) Validate() error {
 		}
 		if strings.Trim(strings.ToLower(s.SHA256), "0123456789abcdef") != "" {
 			return fmt.Errorf("source %d: sha256 %q is not hexadecimal", i+1, s.SHA256)
+		}
+		if d := s.DebianPatches; d != nil {
+			if d.File == "" || strings.ContainsAny(d.File, `/\`) || len(d.SHA256) != 64 || strings.Trim(strings.ToLower(d.SHA256), "0123456789abcdef") != "" {
+				return fmt.Errorf("source %d: debian_patches needs a file name and a 64-digit sha256", i+1)
+			}
+			if d.URL == "" && s.DebianPackage == "" {
+				return fmt.Errorf("source %d: debian_patches needs a url (or the source's debian_package)", i+1)
+			}
 		}
 	}
 	return nil

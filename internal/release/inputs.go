@@ -1,13 +1,10 @@
 package release
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
-	"qemupack/internal/catalog"
 	"qemupack/internal/pick"
 	"qemupack/internal/sbom"
 )
@@ -38,35 +35,30 @@ func FromVerdicts(vs []pick.Verdict) []Candidate {
 	return out
 }
 
-var debianOrigin = regexp.MustCompile(`Debian source package (\S+) (\S+?):?\s`)
-
-// QEMUComponent describes the QEMU source a build used, for the SBOM: the
-// upstream tarball (URL and SHA-256 from the catalog) or the Debian source
-// package (its .dsc from the apt lists), and our patches from
-// patches/qemu/<version>/ as the build record lists them.
 // QEMUSource is what the SBOM says of the QEMU source a build used.
 type QEMUSource struct {
 	Version     string   // the real version, e.g. 7.2.22
 	FullVersion string   // as the archive names it, e.g. 7.2.22-debian
 	Origin      string   // one line on where the source came from
 	Patches     []string // ours, from patches/qemu/<version>
+	// URL and SHA256 name what the tree was made from: the upstream
+	// tarball, or the Debian source package's .dsc (whose debian tarball
+	// holds Debian's own patch series).
+	URL, SHA256 string
+	Debian      bool
 }
 
-func QEMUComponent(ctx context.Context, rec QEMUSource, releases []catalog.Release, root string, deb *sbom.Debian) (sbom.Component, error) {
-	c := sbom.Component{Name: "qemu", Version: rec.FullVersion, License: "GPL-2.0-only", Comment: rec.Origin}
-	if m := debianOrigin.FindStringSubmatch(rec.Origin + " "); m != nil && deb != nil {
-		c.SourceURL, c.SourceSHA256 = deb.DSC(ctx, m[1], m[2])
+// QEMUComponent describes the QEMU source a build used, for the SBOM: what
+// the source tree was made from, and our patches from
+// patches/qemu/<version>/ as the build record lists them.
+func QEMUComponent(rec QEMUSource, root string) (sbom.Component, error) {
+	c := sbom.Component{Name: "qemu", Version: rec.FullVersion, License: "GPL-2.0-only", Comment: rec.Origin,
+		SourceURL: rec.URL, SourceSHA256: rec.SHA256}
+	if rec.Debian {
 		c.Comment += " (Debian's own patch series is in the debian tarball the .dsc names)"
-	} else {
-		for _, r := range releases {
-			if r.Version == rec.Version {
-				c.SourceURL = r.URL
-				if c.SourceURL == "" {
-					c.SourceURL = pick.UpstreamURL(r.Version)
-				}
-				c.SourceSHA256 = r.SHA256
-			}
-		}
+	}
+	if c.SourceURL == "" || c.SourceSHA256 == "" {
+		return c, fmt.Errorf("release: the source tree of qemu %s does not say what it was made from (URL and sha256): the bill of materials needs both", rec.FullVersion)
 	}
 	dir := filepath.Join(root, "patches", "qemu", rec.Version)
 	for _, p := range rec.Patches {

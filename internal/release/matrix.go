@@ -8,6 +8,7 @@ package release
 import (
 	"encoding/json"
 	"fmt"
+	"qemupack/internal/qversion"
 	"regexp"
 	"sort"
 	"strings"
@@ -50,25 +51,6 @@ func (e *ErrEmptyMatrix) Error() string {
 	return "release matrix: no QEMU release can be built here:\n  " + strings.Join(e.Reasons, "\n  ")
 }
 
-// IsPrerelease says whether v is a release candidate: x.y.9N is QEMU's
-// number for a candidate of the next release, and -rcN the tag form.
-func IsPrerelease(v string) bool {
-	if strings.Contains(v, "-rc") {
-		return true
-	}
-	p := strings.Split(v, ".")
-	return len(p) == 3 && len(p[2]) == 2 && p[2][0] == '9'
-}
-
-// SeriesOf returns "9.2" for "9.2.4".
-func SeriesOf(v string) string {
-	p := strings.SplitN(v, ".", 3)
-	if len(p) < 2 {
-		return v
-	}
-	return p[0] + "." + p[1]
-}
-
 // NewestSeries returns, for the n newest series (major.minor) that have a
 // buildable release, the newest buildable patch release of each, newest
 // first. Release candidates are left out. An empty result is an
@@ -83,7 +65,7 @@ func NewestSeries(cands []Candidate, n int) (Matrix, error) {
 	}
 	var rs []rel
 	for _, c := range cands {
-		if IsPrerelease(c.Version) {
+		if qversion.IsPrerelease(c.Version) {
 			continue
 		}
 		v, err := version.NewVersion(c.Version)
@@ -98,7 +80,7 @@ func NewestSeries(cands []Candidate, n int) (Matrix, error) {
 	passed := map[string]bool{}
 	var reasons []string
 	for _, r := range rs {
-		s := SeriesOf(r.c.Version)
+		s := qversion.Series(r.c.Version)
 		if done[s] {
 			continue
 		}
@@ -148,7 +130,7 @@ func VersionFromTag(tag string, known []string) (string, error) {
 	// Suggest the releases of the same series, or the newest ones.
 	var same []string
 	for _, k := range known {
-		if SeriesOf(k) == SeriesOf(v) {
+		if qversion.Series(k) == qversion.Series(v) {
 			same = append(same, k)
 		}
 	}
@@ -179,5 +161,5 @@ func ForTag(tag string, cands []Candidate) (Matrix, error) {
 			return Matrix{}, &ErrEmptyMatrix{Reasons: []string{fmt.Sprintf("tag %s asks for QEMU %s, which this runner cannot build: %s", tag, v, c.Why)}}
 		}
 	}
-	return Matrix{Include: []Entry{{QEMU: v, Series: SeriesOf(v)}}}, nil
+	return Matrix{Include: []Entry{{QEMU: v, Series: qversion.Series(v)}}}, nil
 }

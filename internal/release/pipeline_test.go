@@ -117,10 +117,14 @@ func TestMakeSignedRelease(t *testing.T) {
 	if out.Signed != 3 {
 		t.Errorf("signed %d files, want 3 (the exe, greet.dll, zlib1.dll): %+v", out.Signed, out)
 	}
-	// dist/ holds exactly the release files and their sums.
+	// dist/ holds exactly the release files and their sums (and the
+	// writers' lock files, which are dot-files).
 	ents, _ := os.ReadDir(in.DistDir)
 	var names []string
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".lock") {
+			continue
+		}
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,10 @@ import (
 // knownLicenses gives the licence of DLLs whose Debian copyright file is
 // not machine-readable or covers far more than the one DLL we ship.
 var knownLicenses = map[string]string{
-	"zlib1.dll":           "Zlib",
+	"zlib1.dll": "Zlib",
+	// libgcrypt-mingw-w64-dev's copyright file is free-form; the library
+	// is LGPL (its tools, which we do not ship, are GPL).
+	"libgcrypt-20.dll":    "LGPL-2.1-or-later",
 	"libwinpthread-1.dll": "MIT AND BSD-3-Clause",
 	"libgcc_s_seh-1.dll":  "GPL-3.0-or-later WITH GCC-exception-3.1",
 	"libssp-0.dll":        "GPL-3.0-or-later WITH GCC-exception-3.1",
@@ -48,13 +50,13 @@ var dep5ToSPDX = map[string]string{
 
 // Debian finds the Debian package that installed a file (dpkg-query -S),
 // its version and source package, the licence, and the source package's
-// .dsc in the archive with its SHA-256 (apt-cache showsrc, read from the
-// local package lists: no network).
+// .dsc in the archive with its SHA-256 (through Sources).
 type Debian struct {
 	mu    sync.Mutex
 	cache map[string]Component
-	// Archive is the archive's base URL ("" = from /etc/os-release).
-	Archive string
+	// Sources finds a source package's .dsc in the archive: its URL and
+	// sha256 ("" when unknown). The pipeline asks its private apt tree.
+	Sources func(ctx context.Context, pkg, version string) (url, sha256 string)
 }
 
 func dpkg(ctx context.Context, args ...string) (string, error) {
@@ -191,45 +193,12 @@ func dep5License(path string) string {
 	return ""
 }
 
-var dscLine = regexp.MustCompile(`^ ([0-9a-f]{64}) \d+ (\S+\.dsc)$`)
-
-// dsc finds the source package's .dsc URL and SHA-256 in the local apt
-// lists (deb-src must be enabled; scripts/setup-debian.sh does that).
+// dsc finds the source package's .dsc URL and SHA-256 through Sources.
 func (d *Debian) dsc(ctx context.Context, src, ver string) (string, string) {
-	out, err := dpkg(ctx, "apt-cache", "showsrc", src)
-	if err != nil {
+	if d.Sources == nil {
 		return "", ""
 	}
-	base := d.Archive
-	if base == "" {
-		base = archiveBase()
-	}
-	for _, stanza := range strings.Split(out, "\n\n") {
-		var version, dir, sum, file string
-		inSums := false
-		for _, line := range strings.Split(stanza, "\n") {
-			switch {
-			case strings.HasPrefix(line, "Version: "):
-				version = strings.TrimPrefix(line, "Version: ")
-			case strings.HasPrefix(line, "Directory: "):
-				dir = strings.TrimPrefix(line, "Directory: ")
-			case strings.HasPrefix(line, "Checksums-Sha256:"):
-				inSums = true
-				continue
-			}
-			if inSums {
-				if !strings.HasPrefix(line, " ") {
-					inSums = false
-				} else if m := dscLine.FindStringSubmatch(line); m != nil {
-					sum, file = m[1], m[2]
-				}
-			}
-		}
-		if version == ver && dir != "" && sum != "" {
-			return base + dir + "/" + file, sum
-		}
-	}
-	return "", ""
+	return d.Sources(ctx, src, ver)
 }
 
 func osID() string {
@@ -244,17 +213,4 @@ func osID() string {
 		}
 	}
 	return "debian"
-}
-
-func archiveBase() string {
-	if osID() == "ubuntu" {
-		return "http://archive.ubuntu.com/ubuntu/"
-	}
-	return "https://deb.debian.org/debian/"
-}
-
-// DSC returns the URL and SHA-256 of a Debian source package's .dsc from
-// the local apt lists ("" when the lists do not have that version).
-func (d *Debian) DSC(ctx context.Context, src, version string) (string, string) {
-	return d.dsc(ctx, src, version)
 }

@@ -9,11 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -21,61 +18,32 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mholt/archives"
-
 	"qemupack/internal/bundle"
 	"qemupack/internal/run"
+	"qemupack/internal/source"
 )
 
 // Unpack extracts a zip archive into dir, which must be empty or absent,
 // and returns the archive's single top folder. Entries that would land
-// outside dir, links, and more than one top folder are refused.
+// outside dir or that Windows could not hold, links, and more than one top
+// folder are refused.
 func Unpack(ctx context.Context, archive, dir string) (string, error) {
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return "", fmt.Errorf("smoke: %s is not empty", dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.RemoveAll(dir); err != nil {
 		return "", fmt.Errorf("smoke: %w", err)
 	}
-	f, err := os.Open(archive)
-	if err != nil {
-		return "", fmt.Errorf("smoke: %w", err)
-	}
-	defer f.Close()
 	tops := map[string]bool{}
-	err = archives.Zip{}.Extract(ctx, f, func(ctx context.Context, fi archives.FileInfo) error {
-		name := strings.TrimSuffix(fi.NameInArchive, "/")
+	check := func(name string, isDir bool) (string, bool, error) {
 		if err := bundle.CheckName(name); err != nil {
-			return err
-		}
-		if fi.LinkTarget != "" || fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("entry %q is a link", name)
+			return "", false, err
 		}
 		top, _, _ := strings.Cut(name, "/")
 		tops[top] = true
-		dest := filepath.Join(dir, filepath.FromSlash(path.Clean(name)))
-		if fi.IsDir() {
-			return os.MkdirAll(dest, 0o755)
-		}
-		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-			return err
-		}
-		in, err := fi.Open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(dest, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
-	if err != nil {
+		return name, true, nil
+	}
+	if _, err := source.ExtractWith(ctx, archive, dir, source.Options{Select: check, NoLinks: true}); err != nil {
 		return "", fmt.Errorf("smoke: unpacking %s: %w", archive, err)
 	}
 	if len(tops) != 1 {

@@ -38,16 +38,21 @@ func PatchFiles(dir string) ([]string, error) {
 
 // PatchError says which patch failed where.
 type PatchError struct {
-	Patch string // path of the patch file
-	File  string // file in the tree the failing hunk is for ("" if unknown)
-	Hunk  int    // 1-based number of the failing hunk within File (0 if unknown)
-	Head  string // the hunk's "@@ ... @@" line, when found
-	Out   string // what patch printed
+	Patch  string // path of the patch file
+	Origin string // whose patch: "" (ours) or "debian" (a Debian series')
+	File   string // file in the tree the failing hunk is for ("" if unknown)
+	Hunk   int    // 1-based number of the failing hunk within File (0 if unknown)
+	Head   string // the hunk's "@@ ... @@" line, when found
+	Out    string // what patch printed
 }
 
 func (e *PatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "patch %s does not apply", filepath.Base(e.Patch))
+	what := "patch"
+	if e.Origin == "debian" {
+		what = "Debian patch"
+	}
+	fmt.Fprintf(&b, "%s %s does not apply", what, filepath.Base(e.Patch))
 	if e.Hunk > 0 {
 		fmt.Fprintf(&b, ": hunk #%d", e.Hunk)
 		if e.Head != "" {
@@ -67,36 +72,49 @@ var (
 )
 
 // ApplyPatches applies each patch (with -p1, in the order given) to the tree
-// at dir using GNU patch. Each patch is first tried with --dry-run, so a
-// patch that does not apply changes nothing; the error is a *PatchError
-// naming the patch, the file and the hunk. log, when set, collects patch's
+// at dir using GNU patch (see ApplyPatch). log, when set, collects patch's
 // output.
 func ApplyPatches(ctx context.Context, dir string, patches []string, log string) error {
 	for _, p := range patches {
-		abs, err := filepath.Abs(p)
-		if err != nil {
+		if err := ApplyPatch(ctx, dir, p, 1, "", logFor(log, p)); err != nil {
 			return err
 		}
-		base := []string{"patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-i", abs}
-		out, err := run.Output(ctx, run.Cmd{Args: append(base, "--dry-run"), Dir: dir, Env: run.Environ("LC_ALL=C")})
-		if err != nil {
-			var re *run.Error
-			if errors.As(err, &re) && strings.Contains(re.Err.Error(), "executable file not found") {
-				return fmt.Errorf("apply %s: the patch program is missing (Debian: apt-get install patch): %w", filepath.Base(p), err)
-			}
-			pe := &PatchError{Patch: abs, Out: out}
-			if errors.As(err, &re) && re.Tail != "" {
-				pe.Out += "\n" + re.Tail
-			}
-			pe.File, pe.Hunk = firstFailure(out)
-			if pe.Hunk > 0 {
-				pe.Head = hunkHeader(abs, pe.File, pe.Hunk)
-			}
-			return pe
+	}
+	return nil
+}
+
+// ApplyPatch applies one patch with -p<strip> to the tree at dir using GNU
+// patch. The patch is first tried with --dry-run, so one that does not
+// apply changes nothing; the error is a *PatchError naming the patch (and
+// origin: "debian" for a Debian series' patch), the file and the hunk.
+// log, when set, is the file patch's output goes to.
+func ApplyPatch(ctx context.Context, dir, patch string, strip int, origin, log string) error {
+	abs, err := filepath.Abs(patch)
+	if err != nil {
+		return err
+	}
+	base := []string{"patch", "-p" + strconv.Itoa(strip), "--batch", "--forward", "--no-backup-if-mismatch", "-i", abs}
+	out, err := run.Output(ctx, run.Cmd{Args: append(base, "--dry-run"), Dir: dir, Env: run.Environ("LC_ALL=C")})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := run.Run(ctx, run.Cmd{Args: base, Dir: dir, Env: run.Environ("LC_ALL=C"), Log: logFor(log, p)}); err != nil {
-			return fmt.Errorf("apply %s: %w", filepath.Base(p), err)
+		var re *run.Error
+		if errors.As(err, &re) && strings.Contains(re.Err.Error(), "executable file not found") {
+			return fmt.Errorf("apply %s: the patch program is missing (Debian: apt-get install patch; Cygwin: the patch package): %w", filepath.Base(patch), err)
 		}
+		pe := &PatchError{Patch: abs, Origin: origin, Out: out}
+		if errors.As(err, &re) && re.Tail != "" {
+			pe.Out += "\n" + re.Tail
+		}
+		pe.File, pe.Hunk = firstFailure(out)
+		if pe.Hunk > 0 {
+			pe.Head = hunkHeader(abs, pe.File, pe.Hunk)
+		}
+		return pe
+	}
+	if err := run.Run(ctx, run.Cmd{Args: base, Dir: dir, Env: run.Environ("LC_ALL=C"), Log: log}); err != nil {
+		return fmt.Errorf("apply %s: %w", filepath.Base(patch), err)
 	}
 	return nil
 }

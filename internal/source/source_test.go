@@ -2,19 +2,25 @@ package source
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
 	"qemupack/internal/checksum"
@@ -53,6 +59,10 @@ func makeTar(t *testing.T, dir, name string, ents []entry) (string, string) {
 	var out bytes.Buffer
 	if strings.HasSuffix(name, ".xz") {
 		w, _ := xz.NewWriter(&out)
+		w.Write(raw.Bytes())
+		w.Close()
+	} else if strings.HasSuffix(name, ".zst") {
+		w, _ := zstd.NewWriter(&out)
 		w.Write(raw.Bytes())
 		w.Close()
 	} else {
@@ -153,7 +163,7 @@ func TestFetchOverHTTP(t *testing.T) {
 
 func TestExtractGoodTree(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"demo.tar.gz", "demo.tar.xz"} {
+	for _, name := range []string{"demo.tar.gz", "demo.tar.xz", "demo.tar.zst"} {
 		p, _ := makeTar(t, dir, name, goodTree)
 		dest := filepath.Join(dir, "out-"+name)
 		root, err := Extract(p, dest)
@@ -188,6 +198,16 @@ func TestExtractRefusesEscapes(t *testing.T) {
 			{name: "demo/l/x", body: "through"},
 		},
 		"hardlink-out": {{name: "demo/h", typ: tar.TypeLink, link: "../../etc/passwd"}},
+		// Each target reads as inside, but s2 -> . makes s2/s2/../.. climb
+		// two folders above the tree.
+		"symlink-chain": {
+			{name: "demo/s2", typ: tar.TypeSymlink, link: "."},
+			{name: "demo/evil", typ: tar.TypeSymlink, link: "s2/s2/../../etc/passwd"},
+		},
+		"symlink-chain-later": {
+			{name: "demo/evil", typ: tar.TypeSymlink, link: "up/x/../../../etc/passwd"},
+			{name: "demo/up", typ: tar.TypeSymlink, link: "."},
+		},
 	}
 	for name, ents := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -229,7 +249,7 @@ func TestExtractTruncatedAndNonArchive(t *testing.T) {
 	html := filepath.Join(dir, "page.tar.gz")
 	os.WriteFile(html, []byte("<html><body>404 Not Found</body></html>\n"), 0o644)
 	_, err = Extract(html, filepath.Join(dir, "o2"))
-	if err == nil || !strings.Contains(err.Error(), "not a tar archive") {
+	if !errors.Is(err, ErrNotArchive) {
 		t.Errorf("non-archive: %v", err)
 	}
 	for _, o := range []string{"o1", "o2"} {
@@ -317,5 +337,100 @@ func TestApplyPatchesInOrderAndNamesFailingHunk(t *testing.T) {
 	after, _ := os.ReadFile(filepath.Join(root, "sub/b.txt"))
 	if !bytes.Equal(before, after) {
 		t.Error("a failing patch changed the tree (its first hunk was applied)")
+	}
+}
+
+// A tarball named by a recipe's debian_package comes from the Debian
+// archive (here a stand-in for debian.Tree.DownloadSourceFile): it is
+// checked against the pinned sum, and the version's other files are kept
+// in the cache by their sums.
+func TestFetchFromDebian(t *testing.T) {
+	dir := t.TempDir()
+	orig, dsc := []byte("orig tarball"), []byte("Source: p\n")
+	origSum, dscSum := sum256(orig), sum256(dsc)
+	asked := ""
+	archive := func(ctx context.Context, pkg, sha, into string) (map[string]string, error) {
+		asked = pkg + " " + sha
+		os.WriteFile(filepath.Join(into, "p_1.0.orig.tar.gz"), orig, 0o644)
+		os.WriteFile(filepath.Join(into, "p_1.0-1.dsc"), dsc, 0o644)
+		return map[string]string{"p_1.0.orig.tar.gz": origSum, "p_1.0-1.dsc": dscSum}, nil
+	}
+	f := Fetcher{CacheDir: filepath.Join(dir, "cache"), Offline: true, Debian: archive}
+	p, err := f.Fetch(context.Background(), Tarball{Name: "p", File: "p-1.0.tar.gz", SHA256: origSum, DebianPackage: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "p "+origSum || filepath.Base(p) != "p-1.0.tar.gz" {
+		t.Errorf("asked %q, got %s", asked, p)
+	}
+	if _, err := os.Stat(f.CachedPath(Tarball{File: "p_1.0-1.dsc", SHA256: dscSum})); err != nil {
+		t.Errorf("the .dsc was not kept: %v", err)
+	}
+	// Files that do not match what the archive's index says are refused.
+	bad := func(ctx context.Context, pkg, sha, into string) (map[string]string, error) {
+		os.WriteFile(filepath.Join(into, "q.tar.gz"), []byte("something else"), 0o644)
+		return map[string]string{"q.tar.gz": sha}, nil
+	}
+	f = Fetcher{CacheDir: filepath.Join(dir, "cache2"), Offline: true, Debian: bad}
+	if _, err := f.Fetch(context.Background(), Tarball{Name: "q", File: "q.tar.gz", SHA256: strings.Repeat("1", 64), DebianPackage: "q"}); err == nil || !strings.Contains(err.Error(), "debian: sha256 mismatch") {
+		t.Errorf("a wrong file from the archive: %v", err)
+	}
+	// No archive given: the reason is said.
+	f = Fetcher{CacheDir: filepath.Join(dir, "cache3"), Offline: true}
+	if _, err := f.Fetch(context.Background(), Tarball{Name: "q", File: "q.tar.gz", SHA256: strings.Repeat("1", 64), DebianPackage: "q"}); err == nil || !strings.Contains(err.Error(), "no Debian archive") {
+		t.Errorf("no archive: %v", err)
+	}
+}
+
+func sum256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// A zip (what the smoke unpacks) goes through the same extractor, and
+// Select picks and renames entries (what the licence step takes).
+func TestExtractZipAndSelect(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.zip")
+	f, _ := os.Create(p)
+	zw := zip.NewWriter(f)
+	for name, body := range map[string]string{"q/qemu.exe": "MZ", "q/share/keymaps/en-us": "include common", "q/COPYING": "GPL"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	f.Close()
+	root, err := ExtractWith(context.Background(), p, filepath.Join(dir, "out"), Options{NoLinks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "share", "keymaps", "en-us")); string(b) != "include common" {
+		t.Errorf("zip member: %q", b)
+	}
+	only := func(name string, isDir bool) (string, bool, error) {
+		if path.Base(name) != "COPYING" {
+			return "", false, nil
+		}
+		return "licence/" + path.Base(name), true, nil
+	}
+	root, err = ExtractWith(context.Background(), p, filepath.Join(dir, "lic"), Options{Select: only})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	filepath.WalkDir(filepath.Join(dir, "lic"), func(p string, d fs.DirEntry, err error) error {
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(filepath.Join(dir, "lic"), p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if strings.Join(got, " ") != "licence/COPYING" {
+		t.Errorf("selected %v", got)
+	}
+	// A link where none may be: refused.
+	lp, _ := makeTar(t, dir, "links.tar.gz", []entry{{name: "d/l", typ: tar.TypeSymlink, link: "x"}})
+	if _, err := ExtractWith(context.Background(), lp, filepath.Join(dir, "nolinks"), Options{NoLinks: true}); !errors.Is(err, ErrUnsafeEntry) {
+		t.Errorf("a link with NoLinks: %v", err)
 	}
 }

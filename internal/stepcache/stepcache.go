@@ -180,6 +180,7 @@ func (c *Cache) Do(ctx context.Context, kind, name string, in Inputs, o Options,
 		if err != nil {
 			return nil, err
 		}
+		e.Hit = true // made by another run while this one waited
 		if !finished(dir, key, o.Check) {
 			if err := c.make(ctx, kind, name, key, in, o, make); err != nil {
 				unlock()
@@ -205,8 +206,15 @@ func (c *Cache) Do(ctx context.Context, kind, name string, in Inputs, o Options,
 	return nil, fmt.Errorf("step cache: %s %s (%s) vanished three times right after it was made; is another program removing %s?", kind, name, id, base)
 }
 
+// ErrNotCached is Do's error when there is no finished entry and no Make
+// was given (a caller that only wants to hold an entry it saw).
+var ErrNotCached = errors.New("step cache: no finished entry")
+
 // make builds the entry; the caller holds its exclusive lock.
 func (c *Cache) make(ctx context.Context, kind, name, key string, in Inputs, o Options, make Make) (err error) {
+	if make == nil {
+		return fmt.Errorf("%w for %s %s", ErrNotCached, kind, name)
+	}
 	id := ID(name, key)
 	base := filepath.Join(c.Root, kind)
 	dir := filepath.Join(base, id)

@@ -17,7 +17,9 @@ import (
 	"qemupack/internal/testprep"
 )
 
-// Catalog prints what each QEMU release requires of the toolchain.
+// Catalog prints what each QEMU release requires of the toolchain, where
+// its requirements come from (its own files, or inherited), and what
+// verifies its upstream tarball.
 func Catalog() error {
 	start := time.Now()
 	cfg, err := settings()
@@ -44,7 +46,8 @@ func Catalog() error {
 	return nil
 }
 
-// CatalogRefresh rewrites the catalog from release trees or tarballs.
+// CatalogRefresh rewrites the catalog from release trees or tarballs;
+// downloads are used only once QEMU's signature checked out.
 func CatalogRefresh(ctx context.Context) error {
 	start := time.Now()
 	cfg, err := settings()
@@ -52,7 +55,12 @@ func CatalogRefresh(ctx context.Context) error {
 		return err
 	}
 	path := filepath.Join(cfg.Root, catalog.File)
+	keys, err := catalog.LoadKeysFrom(cfg.Root)
+	if err != nil {
+		return err
+	}
 	res, err := catalog.Refresh(ctx, catalog.RefreshOptions{
+		Keys:      keys,
 		Catalog:   path,
 		Sums:      filepath.Join(cfg.Root, catalog.SumsFile),
 		Src:       cfg.CatalogSrc,

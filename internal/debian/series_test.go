@@ -1,4 +1,4 @@
-package qemusrc
+package debian
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const excerpt = "../../testdata/qemusrc/debian-7.2"
+const excerpt = "../../testdata/debian/qemu-7.2"
 
 // readExcerpt loads the series and patches of the real excerpt of
 // Debian 12's qemu source package (the VERSION parts of its upstream
@@ -80,11 +80,15 @@ func TestPatchesThatLeaveVersionAloneChangeNothing(t *testing.T) {
 	if _, ok, _ := VersionChangeIn(diff, 1); ok {
 		t.Error("roms/x/VERSION taken for VERSION")
 	}
-	// -p0 patches name the file without the a/ b/ folder.
+	// -p0 patches name the file without the a/ b/ folder, and a -p0
+	// entry of the series is read as -p0 (not as the -p1 default).
 	diff = "--- VERSION\n+++ VERSION\n@@ -1 +1 @@\n-8.0.0\n+8.0.1\n"
 	ch, ok, err := VersionChangeIn(diff, 0)
 	if !ok || err != nil || ch.From != "8.0.0" || ch.To != "8.0.1" {
 		t.Errorf("-p0 change = %+v ok=%v err=%v", ch, ok, err)
+	}
+	if v, err := DeriveVersion("8.0.0", []NamedPatch{{Name: "p0.diff", Text: diff, Strip: 0}}); err != nil || v != "8.0.1" {
+		t.Errorf("a -p0 patch: %q %v", v, err)
 	}
 }
 
@@ -110,44 +114,15 @@ func TestParseSeries(t *testing.T) {
 	}
 }
 
-func TestParseRealDsc(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(excerpt, "qemu_7.2+dfsg-7+deb12u18.dsc"))
-	if err != nil {
-		t.Fatal(err)
+func TestReadPatches(t *testing.T) {
+	dir := t.TempDir()
+	if es, ps, err := ReadPatches(dir); err != nil || es != nil || ps != nil {
+		t.Errorf("no series: %v %v %v", es, ps, err)
 	}
-	d, err := ParseDsc(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Source != "qemu" || d.Version != "1:7.2+dfsg-7+deb12u18" || d.Upstream() != "7.2+dfsg" {
-		t.Errorf("dsc = %s %s (upstream %s)", d.Source, d.Version, d.Upstream())
-	}
-	if base, err := d.BaseVersion(); err != nil || base != "7.2.0" {
-		t.Errorf("base version = %q, %v", base, err)
-	}
-	orig, ok := d.Find(reOrig)
-	if !ok || orig.Name != "qemu_7.2+dfsg.orig.tar.xz" || orig.Size != 23523172 ||
-		orig.SHA256 != "91aca71520040edc40b8d437aa3004dae614f58e286cf653ee8996c07af2962f" {
-		t.Errorf("orig = %+v", orig)
-	}
-	if _, err := ParseDsc("Source: x\n"); err == nil {
-		t.Error("a .dsc without files accepted")
-	}
-}
-
-func TestParsePrintURIs(t *testing.T) {
-	out := `Reading package lists...
-NOTICE: 'qemu' packaging is maintained in the 'Git' version control system at:
-Need to get 23.9 MB of source archives.
-'http://deb.debian.org/debian/pool/main/q/qemu/qemu_7.2%2bdfsg-7%2bdeb12u18.dsc' qemu_7.2+dfsg-7+deb12u18.dsc 6909 SHA256:6b6bd27b947ec89e40a1d6b26d9c9f3c698ca691da13163e0483f6061bbb20b3
-'http://deb.debian.org/debian/pool/main/q/qemu/qemu_7.2%2bdfsg.orig.tar.xz' qemu_7.2+dfsg.orig.tar.xz 23523172 SHA256:91aca71520040edc40b8d437aa3004dae614f58e286cf653ee8996c07af2962f
-'http://deb.debian.org/debian/pool/main/q/qemu/qemu_7.2%2bdfsg-7%2bdeb12u18.debian.tar.xz' qemu_7.2+dfsg-7+deb12u18.debian.tar.xz 405636 SHA256:28a1c86310ee53b6bf1854cffe6f6be6ed29a08db7d05759f8ac57b8d6a6cb2f
-`
-	fs := ParsePrintURIs(out)
-	if len(fs) != 3 {
-		t.Fatalf("got %d files: %+v", len(fs), fs)
-	}
-	if fs[1].Name != "qemu_7.2+dfsg.orig.tar.xz" || fs[1].Size != 23523172 || !strings.HasPrefix(fs[1].SHA256, "91aca715") || !strings.HasPrefix(fs[1].URL, "http://deb.debian.org/") {
-		t.Errorf("orig = %+v", fs[1])
+	os.MkdirAll(filepath.Join(dir, "patches"), 0o755)
+	os.WriteFile(filepath.Join(dir, "patches", "series"), []byte("a.patch -p0\nmissing.patch\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "patches", "a.patch"), []byte("x"), 0o644)
+	if _, _, err := ReadPatches(dir); err == nil || !strings.Contains(err.Error(), "missing.patch") {
+		t.Errorf("a series naming a missing patch: %v", err)
 	}
 }
