@@ -129,7 +129,7 @@ func TestProbeMissingGatheredWithInstallCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.InstallCommand()
-	want := "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch gcc libz-mingw-w64-dev"
+	want := "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch gcc libc6-dev libz-mingw-w64-dev"
 	if got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}
