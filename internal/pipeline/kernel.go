@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"archive/zip"
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -86,4 +88,21 @@ func KernelDependency(depends string) string {
 		}
 	}
 	return ""
+}
+
+// archiveHas says whether the zip holds a program of that name in its top
+// folder.
+func archiveHas(archive, program string) (bool, error) {
+	zr, err := zip.OpenReader(archive)
+	if err != nil {
+		return false, fmt.Errorf("smoke: %w", err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		dir, name := path.Split(f.Name)
+		if strings.EqualFold(name, program) && strings.Count(dir, "/") == 1 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

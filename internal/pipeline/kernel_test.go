@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"archive/zip"
 	"context"
 	"os"
 	"path/filepath"
@@ -38,5 +39,27 @@ func TestAArch64KernelFromTheCache(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "vmlinuz-6.1.0-57-arm64"), []byte("Image"), 0o644)
 	if k, err := aarch64Kernel(context.Background(), c, nil); err != nil || filepath.Base(k) != "vmlinuz-6.1.0-57-arm64" {
 		t.Errorf("cached kernel: %q, %v", k, err)
+	}
+}
+
+func TestArchiveHas(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.zip")
+	f, _ := os.Create(a)
+	zw := zip.NewWriter(f)
+	for _, n := range []string{"qemu-10.2.2-win64/qemu-system-x86_64.exe", "qemu-10.2.2-win64/share/qemu-system-aarch64.exe"} {
+		w, _ := zw.Create(n)
+		w.Write([]byte("MZ"))
+	}
+	zw.Close()
+	f.Close()
+	if has, err := archiveHas(a, "qemu-system-x86_64.exe"); !has || err != nil {
+		t.Errorf("x86_64: %v %v", has, err)
+	}
+	if has, err := archiveHas(a, "qemu-system-aarch64.exe"); has || err != nil {
+		t.Errorf("aarch64 below share/ counted: %v %v", has, err)
+	}
+	if _, err := archiveHas(filepath.Join(dir, "none.zip"), "x"); err == nil {
+		t.Error("a missing archive is no error")
 	}
 }
