@@ -411,11 +411,12 @@ func readme(in Input, cl *Closure, comps []component, fwNotes []string, ship map
 		}
 	}
 	sort.Strings(exes)
+	// The example is the PC emulator where there is one (the -cdrom,
+	// -boot d and WHPX lines are about it), else the first.
 	sys := ""
 	for _, e := range exes {
-		if strings.HasPrefix(e, "qemu-system-") {
+		if strings.HasPrefix(e, "qemu-system-") && (sys == "" || e == "qemu-system-x86_64.exe") {
 			sys = e
-			break
 		}
 	}
 	if sys != "" {
