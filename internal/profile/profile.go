@@ -136,10 +136,9 @@ type Profile struct {
 const (
 	Desk     = "desk"
 	Headless = "headless"
-	// Default is the profile QEMUPACK_PROFILE names when unset: headless
-	// until a full desk bundle, smoke included, has passed on the build
-	// machine (issue 11).
-	Default = Headless
+	// Default is the profile QEMUPACK_PROFILE names when unset: the desk
+	// build (its full bundle, smoke included, passed on the build machine).
+	Default = Desk
 )
 
 var base = []string{"slirp", "vnc", "fdt", "tools"}
