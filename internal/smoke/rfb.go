@@ -200,9 +200,11 @@ func (v *VNC) handshake(password string) error {
 	if v.Width == 0 || v.Height == 0 || v.Width > 16384 || v.Height > 16384 {
 		return fmt.Errorf("ServerInit: a framebuffer of %dx%d", v.Width, v.Height)
 	}
-	// Ask for 0x00RRGGBB in raw encoding only.
+	// Ask for 0x00RRGGBB in raw encoding, and for size changes (the
+	// guest switching from text mode to graphics) as DesktopSize
+	// rectangles: without it a server keeps sending the old size.
 	msg := append([]byte{0, 0, 0, 0}, rgb32.bytes()...)
-	msg = append(msg, 2, 0, 0, 1, 0, 0, 0, 0) // SetEncodings: one, raw
+	msg = append(msg, 2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21) // SetEncodings: raw, DesktopSize (-223)
 	_, err = v.conn.Write(msg)
 	v.Pixels = make([]uint32, v.Width*v.Height)
 	return err

@@ -108,7 +108,7 @@ func serveRFB(c net.Conn, password string) {
 	init = append(init, rgb32.bytes()...)
 	init = append(init, 0, 0, 0, 4)
 	c.Write(append(init, "fake"...))
-	msg := make([]byte, 20+8) // SetPixelFormat, SetEncodings with one
+	msg := make([]byte, 20+12) // SetPixelFormat, SetEncodings with two
 	if _, err := io.ReadFull(c, msg); err != nil {
 		return
 	}

@@ -1,0 +1,136 @@
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"qemupack/internal/pe/petest"
+)
+
+// artefactDir is where a test keeps its screenshots:
+// QEMUPACK_TEST_ARTEFACTS/<test>, else .cache/test-artefacts/<test> in
+// the checkout (ignored by git), so they outlive the test.
+func artefactDir(t *testing.T) string {
+	root := os.Getenv("QEMUPACK_TEST_ARTEFACTS")
+	if root == "" {
+		root = filepath.Join("..", "..", ".cache", "test-artefacts")
+	}
+	dir, err := filepath.Abs(filepath.Join(root, strings.ReplaceAll(t.Name(), "/", "_")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(dir)
+	return dir
+}
+
+func TestSplashBMPAndMatch(t *testing.T) {
+	img := Splash()
+	b := EncodeBMP(img)
+	if string(b[:2]) != "BM" || binary.LittleEndian.Uint32(b[2:]) != uint32(len(b)) || len(b) != 54+640*3*480 {
+		t.Fatalf("BMP header: %x, %d bytes", b[:54], len(b))
+	}
+	// Bottom-up: the file's first pixel is the image's bottom-left one,
+	// blue, green, red.
+	if c := img.RGBAAt(0, 479); !bytes.Equal(b[54:57], []byte{c.B, c.G, c.R}) {
+		t.Errorf("first pixel %x, want %v", b[54:57], c)
+	}
+	if c := Measure(img, img.Bounds()); c.Colours < 1000 {
+		t.Errorf("splash: %s", c)
+	}
+	canvas := image.NewRGBA(image.Rect(0, 0, 800, 600))
+	if m := Match(canvas, image.Pt(10, 20), img, 8); m > 0.05 {
+		t.Errorf("a black screen matches %.2f", m)
+	}
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
+			c := img.RGBAAt(x, y)
+			c.R &^= 7 // a 16-bit mode's loss
+			canvas.SetRGBA(10+x, 20+y, c)
+		}
+	}
+	if m := Match(canvas, image.Pt(10, 20), img, 8); m != 1 {
+		t.Errorf("the splash on a canvas matches %.3f", m)
+	}
+	if m := Match(canvas, image.Pt(42, 20), img, 8); m > 0.6 {
+		t.Errorf("a shifted splash matches %.3f", m)
+	}
+	if m := Match(canvas, image.Pt(500, 20), img, 8); m != 0 {
+		t.Errorf("an offset outside the canvas matches %.3f", m)
+	}
+}
+
+// hostDesk is a Desk on the host's own QEMU (Debian's packages), no wine:
+// the checks' code against a QEMU that has every feature, so they are
+// known to pass before an archive is there to try.
+func hostDesk(t *testing.T, withDisplay bool) *Desk {
+	sys := petest.Need(t, "qemu-system-x86_64", "qemu-system-x86 (with qemu-system-gui for SDL)")
+	img := petest.Need(t, "qemu-img", "qemu-utils (with qemu-block-extra for curl)")
+	dir := t.TempDir()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
+			env = append(env, kv)
+		}
+	}
+	d := &Desk{R: &Runner{Env: env, LogDir: filepath.Join(dir, "logs")}, Dir: dir, System: sys, Img: img,
+		Artefacts: artefactDir(t), Timeout: 90 * time.Second, Log: func(s string) { t.Log(s) }}
+	if withDisplay {
+		petest.Need(t, "Xvfb", "xvfb")
+		petest.Need(t, "xwininfo", "x11-utils")
+		disp, err := StartDisplay(context.Background(), dir, 1024, 768)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(disp.Close)
+		d.Display = disp
+		d.R.Env = append(d.R.Env, disp.Env())
+	}
+	return d
+}
+
+func TestDeskChecksOnHostQEMU(t *testing.T) {
+	ctx := context.Background()
+	d := hostDesk(t, true)
+	steps, err := d.Run(ctx, []string{"slirp", FeatureSDL, FeatureVNCPassword, FeatureZstd, FeatureCurl, FeatureUSB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 6 {
+		t.Errorf("%d steps, want 6 (two windows, vnc, zstd, curl, usb)", len(steps))
+	}
+	for _, f := range []string{"window_default_display-window.png", "window_-display_sdl-window.png", "vnc-framebuffer.png"} {
+		if _, err := os.Stat(filepath.Join(d.Artefacts, f)); err != nil {
+			t.Errorf("artefact: %v", err)
+		}
+	}
+	// No desk feature: nothing runs.
+	if steps, err := d.Run(ctx, []string{"slirp", "vnc", "tools"}); err != nil || len(steps) != 0 {
+		t.Errorf("headless features ran %v, %v", steps, err)
+	}
+}
+
+// The checks fail where the feature is missing: a window check with QEMU
+// asked for no display sees no splash, a VNC check against a server whose
+// password was never set is refused.
+func TestDeskChecksFail(t *testing.T) {
+	ctx := context.Background()
+	d := hostDesk(t, true)
+	d.Timeout = 20 * time.Second
+	if _, err := d.Window(ctx, "no window", []string{"-display", "none"}); err == nil || !strings.Contains(err.Error(), "no window showed the splash") {
+		t.Errorf("-display none: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Artefacts, "no_window-failed.png")); err != nil {
+		t.Errorf("failure screenshot: %v", err)
+	}
+	d.Img = "false" // a qemu-img that fails
+	if _, err := d.Zstd(ctx); err == nil {
+		t.Error("zstd with a failing qemu-img passed")
+	}
+}
