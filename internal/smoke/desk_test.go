@@ -64,6 +64,14 @@ func TestSplashBMPAndMatch(t *testing.T) {
 	if m := Match(canvas, image.Pt(500, 20), img, 8); m != 0 {
 		t.Errorf("an offset outside the canvas matches %.3f", m)
 	}
+	t0 := time.Now()
+	if off, m := FindImage(canvas, img, 8); off != image.Pt(10, 20) || m != 1 {
+		t.Errorf("FindImage: %v %.3f, want (10,20) 1", off, m)
+	}
+	t.Logf("FindImage over 800x600: %s", time.Since(t0))
+	if _, m := FindImage(image.NewRGBA(image.Rect(0, 0, 800, 600)), img, 8); m > 0.05 {
+		t.Errorf("FindImage on a black screen: %.3f", m)
+	}
 }
 
 // hostDesk is a Desk on the host's own QEMU (Debian's packages), no wine:
