@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +141,94 @@ func TestDeskChecksFail(t *testing.T) {
 	d.Img = "false" // a qemu-img that fails
 	if _, err := d.Zstd(ctx); err == nil {
 		t.Error("zstd with a failing qemu-img passed")
+	}
+}
+
+// wineDesk unpacks archive and makes a Desk on its programs under wine
+// with a fresh prefix bound to a new X display.
+func wineDesk(t *testing.T, archive string) *Desk {
+	petest.Need(t, "wine", "wine (and wine64)")
+	petest.Need(t, "Xvfb", "xvfb")
+	petest.Need(t, "xwininfo", "x11-utils")
+	ctx := context.Background()
+	work := t.TempDir()
+	top, err := Unpack(ctx, archive, filepath.Join(work, "unpacked"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	disp, err := startDeskDisplay(ctx, []string{FeatureSDL}, work, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(disp.Close)
+	ws := exec.Command(r.wineserver(), "-p")
+	ws.Env = r.Env
+	if err := ws.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.boot(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return &Desk{R: r, Dir: work, System: filepath.Join(top, "qemu-system-x86_64.exe"), Img: filepath.Join(top, "qemu-img.exe"),
+		Display: disp, Artefacts: artefactDir(t), Timeout: 90 * time.Second, Log: func(s string) { t.Log(s) }}
+}
+
+// A headless archive (QEMUPACK_TEST_HEADLESS_ARCHIVE: a zip the default
+// pipeline made with QEMUPACK_PROFILE=headless) fails every desk check
+// under wine, each for its own reason: the checks see the features, not
+// just the programs starting.
+func TestDeskChecksFailOnHeadlessArchive(t *testing.T) {
+	archive := os.Getenv("QEMUPACK_TEST_HEADLESS_ARCHIVE")
+	if archive == "" {
+		t.Skip("set QEMUPACK_TEST_HEADLESS_ARCHIVE to a headless qemu-*-win64.zip")
+	}
+	d := wineDesk(t, archive)
+	d.Timeout = 30 * time.Second
+	ctx := context.Background()
+	for name, check := range map[string]func() (Step, error){
+		"window": func() (Step, error) { return d.Window(ctx, "headless window", nil) },
+		"vnc":    func() (Step, error) { return d.VNCPassword(ctx) },
+		"zstd":   func() (Step, error) { return d.Zstd(ctx) },
+		"curl":   func() (Step, error) { return d.Curl(ctx) },
+		"usb":    func() (Step, error) { return d.USB(ctx) },
+	} {
+		s, err := check()
+		if err == nil {
+			t.Errorf("%s passed on a headless archive: %s", name, s.Note)
+			continue
+		}
+		t.Logf("%s refused, as it should be: %s", name, tail(err.Error(), 3))
+	}
+}
+
+// The desk checks under wine on a desk archive
+// (QEMUPACK_TEST_DESK_ARCHIVE: a zip the pipeline made with the desk
+// profile), through Smoke as the pipeline runs it. The screenshots stay
+// in .cache/test-artefacts (or QEMUPACK_TEST_ARTEFACTS).
+func TestDeskSmokeUnderWine(t *testing.T) {
+	archive := os.Getenv("QEMUPACK_TEST_DESK_ARCHIVE")
+	if archive == "" {
+		t.Skip("set QEMUPACK_TEST_DESK_ARCHIVE to a desk qemu-*-win64.zip")
+	}
+	petest.Need(t, "wine", "wine (and wine64)")
+	rep, err := Smoke(context.Background(), Options{Archive: archive, Work: t.TempDir(), Artefacts: artefactDir(t),
+		Features: []string{"slirp", "vnc", FeatureSDL, FeatureVNCPassword, FeatureZstd, FeatureCurl, FeatureUSB},
+		Log:      func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range rep.Steps {
+		names[s.Name] = true
+	}
+	for _, n := range []string{"window (default display)", "window (-display sdl)", "vnc with a password", "zstd qcow2", "curl http disk", "usb devices"} {
+		if !names[n] {
+			t.Errorf("no step %q in the report", n)
+		}
 	}
 }
