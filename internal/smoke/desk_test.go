@@ -232,3 +232,26 @@ func TestDeskSmokeUnderWine(t *testing.T) {
 		}
 	}
 }
+
+// A headless archive's features (the profile's base list) run no desk
+// check and start no X display: the smoke is the headless one.
+func TestSmokeHeadlessFeaturesRunNoDeskCheck(t *testing.T) {
+	archive := os.Getenv("QEMUPACK_TEST_HEADLESS_ARCHIVE")
+	if archive == "" {
+		t.Skip("set QEMUPACK_TEST_HEADLESS_ARCHIVE to a headless qemu-*-win64.zip")
+	}
+	petest.Need(t, "wine", "wine (and wine64)")
+	work := t.TempDir()
+	rep, err := Smoke(context.Background(), Options{Archive: archive, Work: work, Features: []string{"slirp", "vnc", "fdt", "tools"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Steps {
+		if strings.Contains(s.Name, "window") || strings.Contains(s.Name, "zstd") || strings.Contains(s.Name, "usb") {
+			t.Errorf("a desk step ran: %s", s.Name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(work, "xvfb")); err == nil {
+		t.Error("an X display was started")
+	}
+}
