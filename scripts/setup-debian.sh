@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# Installs what qemupack needs on Debian 12 / Ubuntu: the mingw cross
-# toolchain, meson/ninja, wine (to run what we build), the firmware packages
-# the bundle copies, and the tools the guest tests use. Enables deb-src so
-# the offline path (`apt-get source`) works. Run as root.
+# A convenience, not a step: neither `go run mage.go bundle` nor `go run
+# mage.go test` needs it. Run as root on Debian/Ubuntu, those commands
+# install what they lack themselves. This script is for running them as a
+# normal user (a CI runner with sudo, a desk machine): it installs at once
+# everything qemupack's jobs use here, the build toolchain, wine for the
+# smoke test, nsis and osslsigncode for the release files, and the test
+# suite's tools. The list is theirs (internal/host, shown by `go run
+# mage.go check`); `go run ./cmd/hostneeds` prints what this machine lacks.
+# Nothing under /etc changes beyond what installing the packages does.
+#
+#   bash scripts/setup-debian.sh                      # everything
+#   bash scripts/setup-debian.sh smoke,release,sign   # the toolchain and these jobs' needs
+#   bash scripts/setup-debian.sh ""                   # the toolchain alone
 set -euo pipefail
-if [ "$(id -u)" != 0 ]; then
-  echo "setup-debian.sh: run as root (sudo $0)" >&2
+cd "$(dirname "$0")/.."
+if ! command -v go >/dev/null; then
+  echo "setup-debian.sh: Go is not on PATH (under sudo, keep it: sudo env PATH=\"\$PATH\" bash $0)" >&2
   exit 1
 fi
-for f in /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] && sed -i 's/^Types: deb$/Types: deb deb-src/' "$f"
-done
-if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list && ! grep -q '^deb-src ' /etc/apt/sources.list; then
-  sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >> /etc/apt/sources.list
+args=()
+if [ $# -gt 0 ]; then
+  args=(-jobs "$1")
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends \
-  gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libz-mingw-w64-dev \
-  meson ninja-build pkg-config bison flex make python3 gettext autoconf automake libtool \
-  dpkg-dev xz-utils bzip2 patch ca-certificates \
-  wine wine64 seabios ipxe-qemu qemu-system-data \
-  qemu-system-x86 qemu-utils debootstrap openssh-client \
-  nsis osslsigncode shellcheck genisoimage
+pkgs=$(go run ./cmd/hostneeds "${args[@]}")
+if [ -z "$pkgs" ]; then
+  echo "setup-debian.sh: nothing to install"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  sudo=sudo
+fi
+echo "setup-debian.sh: installing $pkgs"
+# shellcheck disable=SC2086 # one word per package
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs ||
+  { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs; }

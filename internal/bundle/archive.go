@@ -34,12 +34,25 @@ type Entry struct {
 	Source string // a file on disk (links followed: the archive holds real files)
 	Data   []byte // or the content itself, when Source is ""
 	Exec   bool   // mode 0755 instead of 0644 (for unzip on Unix; Windows ignores it)
+	// Origin is the build-machine file Source was made from when Source
+	// is a derived copy (a stripped program in the step cache): what a
+	// bill of materials traces the entry to.
+	Origin string
+	// SHA256 is Source's content sum when it is known already (hashed by
+	// the closure, or recorded in a step cache entry): the archive's
+	// fingerprint uses it instead of reading the file again, and a written
+	// archive is checked against it.
+	SHA256 string
 }
 
 // Spec is a whole archive.
 type Spec struct {
 	Top     string // the single top folder, e.g. qemu-7.2.22-debian-win64
 	Entries []Entry
+	// Debug are the entries of the debug archive (DebugName): one
+	// <name>.debug per stripped program or DLL; none when nothing was
+	// stripped.
+	Debug []Entry
 	// Time stamps every entry. Zip cannot hold times before 1980; earlier
 	// values are raised to 1980-01-01.
 	Time time.Time
@@ -164,11 +177,15 @@ func plan(s Spec) ([]item, error) {
 			if !st.Mode().IsRegular() {
 				return nil, fmt.Errorf("archive: %s: %s is not a regular file", e.Name, e.Source)
 			}
-			sum, n, err := checksum.FileSize(e.Source)
-			if err != nil {
-				return nil, fmt.Errorf("archive: %w", err)
+			if e.SHA256 != "" {
+				it.size, it.sha256 = st.Size(), e.SHA256
+			} else {
+				sum, n, err := checksum.FileSize(e.Source)
+				if err != nil {
+					return nil, fmt.Errorf("archive: %w", err)
+				}
+				it.size, it.sha256 = n, sum
 			}
-			it.size, it.sha256 = n, sum
 		} else {
 			h := sha256.Sum256(e.Data)
 			it.size, it.sha256 = int64(len(e.Data)), hex.EncodeToString(h[:])

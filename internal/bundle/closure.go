@@ -164,8 +164,12 @@ func Resolve(roots []string, dirs []SearchDir) (*Closure, error) {
 	return resolveWith(roots, dirs, pe.Open)
 }
 
-// resolveWith is Resolve with another import reader (the benchmark's
+// ResolveWith is Resolve with another import reader (the benchmark's
 // objdump baseline).
+func ResolveWith(roots []string, dirs []SearchDir, open func(string) (*pe.File, error)) (*Closure, error) {
+	return resolveWith(roots, dirs, open)
+}
+
 func resolveWith(roots []string, dirs []SearchDir, open func(string) (*pe.File, error)) (*Closure, error) {
 	ix, err := newIndex(dirs)
 	if err != nil {

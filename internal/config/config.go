@@ -61,9 +61,20 @@ type Config struct {
 
 	CatalogSrc string // QEMUPACK_CATALOG_SRC: release trees or tarballs for catalog:refresh
 	TestMirror string // QEMUPACK_TEST_MIRROR: the tests' source tarballs
+	// Bench are the parts `bench` measures (QEMUPACK_BENCH): closure,
+	// noop, size, cold.
+	Bench []string
 
 	Tag          string // QEMUPACK_TAG: a CI tag naming a release (v9.2.4)
 	MatrixSeries int    // QEMUPACK_MATRIX_SERIES, default 2
+
+	// NoSetup is QEMUPACK_SETUP=no: install nothing, stop with the
+	// command instead (the default installs as root on Debian/Ubuntu).
+	NoSetup bool
+	// SkipSmoke is QEMUPACK_SMOKE=skip: bundle without the smoke test.
+	SkipSmoke bool
+
+	Fresh Fresh
 
 	Repro Repro
 	Sign  Sign
@@ -75,6 +86,12 @@ type Repro struct {
 	Target    string // QEMUPACK_REPRO_TARGET, default bundle
 	Second    string // QEMUPACK_REPRO_SECOND: folder for the second copy (absolute)
 	ShareDeps bool   // QEMUPACK_REPRO_SHARE_DEPS=1
+}
+
+// Fresh are the fresh-root check's settings.
+type Fresh struct {
+	Commands []string // QEMUPACK_FRESH_COMMAND: test, bundle, or both (the default)
+	Keep     bool     // QEMUPACK_FRESH_KEEP=1: leave each root in place afterwards
 }
 
 // Sign are the code-signing settings (all empty: unsigned).
@@ -120,6 +137,9 @@ const (
 	EnvVersion     = "QEMU_VERSION"
 	EnvEpoch       = "SOURCE_DATE_EPOCH"
 	EnvTestMirror  = "QEMUPACK_TEST_MIRROR"
+	EnvSetup       = "QEMUPACK_SETUP"
+	EnvSmoke       = "QEMUPACK_SMOKE"
+	EnvBench       = "QEMUPACK_BENCH"
 	EnvSuites      = "QEMUPACK_SUITES"
 	EnvVMPubKey    = "QEMUPACK_VM_PUBKEY"
 )

@@ -23,6 +23,10 @@ const (
 	GroupFormat  = "format"  // targets that can print JSON
 	GroupSums    = "sums"    // releaseSums
 	GroupSmoke   = "smoke"   // smokeFile (an archive given by path)
+	GroupSetup   = "setup"   // targets that install what the host lacks: bundle, build, deps, archive, smoke, release, installer, test, freshroot
+	GroupBundle  = "bundle"  // bundle alone
+	GroupFresh   = "freshroot"
+	GroupBench   = "bench" // bench
 	// The vm targets each read their own few settings: their groups are
 	// the target names.
 	GroupVMUp     = "vm:up"
@@ -77,25 +81,25 @@ var Settings = []Setting{
 			c.Deps = DepsMode(p.oneOf(EnvDeps, string(DepsAuto), []string{"auto", "host", "recipes"}, "host libraries where new enough, recipes for the rest; host; or recipes"))
 		}},
 	{Name: EnvOffline, Meaning: "`1`: no downloads; sources come from the mirror folder or Debian's archive", Default: "probed",
-		Groups: []string{GroupBuild, GroupCatalog, GroupSmoke}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest, GroupCatalog, GroupSmoke}, parse: func(p *parser, c *Config) {
 			c.Offline = p.flag(EnvOffline, "work offline")
 		}},
 	{Name: EnvMirror, Meaning: "a folder of source tarballs (`qemu-X.Y.Z.tar.xz`, the recipes' files)", Default: "none",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Mirror = p.path(EnvMirror, p.get(EnvMirror), true)
 		}},
 	{Name: EnvSuites, Meaning: "Debian/Ubuntu suites read beyond the host's own, e.g. `trixie sid`; `none` for the host's only", Default: "newer stable releases, testing, unstable",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Suites = p.suites(EnvSuites)
 		}},
 	{Name: EnvSysroot, Meaning: "extra mingw sysroots, a path list", Default: "the host's own",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			for _, d := range splitList(p.get(EnvSysroot), string(os.PathListSeparator)) {
 				c.Sysroots = append(c.Sysroots, p.path(EnvSysroot, d, true))
 			}
 		}},
 	{Name: EnvCache, Meaning: "the cache folder", Default: "`.cache/`",
-		Groups: append([]string{GroupBuild, GroupTest, GroupCatalog, GroupRepro, GroupSmoke}, vmAll...), parse: func(p *parser, c *Config) {
+		Groups: append([]string{GroupBuild, GroupTest, GroupCatalog, GroupRepro, GroupSmoke, GroupFresh}, vmAll...), parse: func(p *parser, c *Config) {
 			c.CacheDir = p.path(EnvCache, p.or(EnvCache, ".cache"), false)
 		}},
 	{Name: EnvDist, Meaning: "the output folder", Default: "`dist/`",
@@ -110,11 +114,11 @@ var Settings = []Setting{
 			c.CacheKeep = p.count(EnvCacheKeep, 1, 1000, 2)
 		}},
 	{Name: EnvCrossPrefix, Meaning: "the cross tools' prefix", Default: "`x86_64-w64-mingw32-`",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.CrossPrefix = p.or(EnvCrossPrefix, "x86_64-w64-mingw32-")
 		}},
 	{Name: EnvPython, Meaning: "the python for QEMU's build", Default: "the one meson runs with",
-		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+		Groups: []string{GroupBuild, GroupTest}, parse: func(p *parser, c *Config) {
 			c.Python = p.or(EnvPython, "python3")
 		}},
 	{Name: EnvJobs, Meaning: "parallel compile jobs", Default: "the number of cores",
@@ -144,6 +148,39 @@ var Settings = []Setting{
 	{Name: EnvTestMirror, Meaning: "a folder of the source tarballs the tests build", Default: "`.cache/test-mirror`",
 		Groups: []string{GroupTest}, parse: func(p *parser, c *Config) {
 			c.TestMirror = p.path(EnvTestMirror, p.get(EnvTestMirror), false)
+		}},
+	{Name: EnvSetup, Meaning: "`no`: install nothing, stop with the install command instead", Default: "`auto` (as root on Debian/Ubuntu, install what is missing)",
+		Groups: []string{GroupSetup}, parse: func(p *parser, c *Config) {
+			c.NoSetup = p.oneOf(EnvSetup, "auto", []string{"auto", "no"}, "auto installs what is missing as root on Debian/Ubuntu; no installs nothing") == "no"
+		}},
+	{Name: EnvSmoke, Meaning: "`skip`: `bundle` leaves out the smoke test (the archive is then untested)", Default: "`run`",
+		Groups: []string{GroupBundle}, parse: func(p *parser, c *Config) {
+			c.SkipSmoke = p.oneOf(EnvSmoke, "run", []string{"run", "skip"}, "run the smoke test, or skip it") == "skip"
+		}},
+	{Name: "QEMUPACK_FRESH_COMMAND", Meaning: "what `freshroot` runs in a fresh Debian 12 root: `test`, `bundle`, or `both` (each in its own root)", Default: "`both`",
+		Groups: []string{GroupFresh}, parse: func(p *parser, c *Config) {
+			switch v := p.oneOf("QEMUPACK_FRESH_COMMAND", "both", []string{"test", "bundle", "both"}, "the README command to prove"); v {
+			case "both":
+				c.Fresh.Commands = []string{"test", "bundle"}
+			default:
+				c.Fresh.Commands = []string{v}
+			}
+		}},
+	{Name: "QEMUPACK_FRESH_KEEP", Meaning: "`1`: `freshroot` leaves each root in the cache for a look inside", Default: "`0`",
+		Groups: []string{GroupFresh}, parse: func(p *parser, c *Config) {
+			c.Fresh.Keep = p.flag("QEMUPACK_FRESH_KEEP", "keep the roots")
+		}},
+	{Name: EnvBench, Meaning: "what `bench` measures, comma-separated: `closure` (our PE reader against an `objdump -p` walk), `noop` (a no-op `bundle` against `mage -l`), `size` (the archive stripped against unstripped), `cold` (the main job in an empty cache against a generated shell script; about an hour on 2 cores)", Default: "`closure,noop,size`",
+		Groups: []string{GroupBench}, parse: func(p *parser, c *Config) {
+			c.Bench = nil
+			for _, part := range splitList(p.or(EnvBench, "closure,noop,size"), ",") {
+				switch part {
+				case "closure", "noop", "size", "cold":
+					c.Bench = append(c.Bench, part)
+				default:
+					p.bad("%s: %q is not a part of the benchmark (closure, noop, size, cold)", EnvBench, part)
+				}
+			}
 		}},
 	{Name: "QEMUPACK_TAG", Meaning: "a tag naming a QEMU release (`v9.2.4`, `qemu-9.2.4`): the matrix builds just it", Default: "none",
 		Groups: []string{GroupMatrix}, parse: func(p *parser, c *Config) {

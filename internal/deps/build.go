@@ -343,6 +343,11 @@ func (b *builder) meson(ctx context.Context, j *job, step stepFunc, env []string
 	cross := filepath.Join(filepath.Dir(buildDir), "cross.ini")
 	work := filepath.Dir(buildDir)
 	text := b.tc.CrossFile(b.depDirs(j, "include"), b.depDirs(j, "lib"), b.pkgConfigDirs(j), b.reproCflags(j, work), reproLdflags)
+	tools, err := b.tc.findBuildTools(j.r)
+	if err != nil {
+		return &StepError{Lib: j.label(), Step: "meson setup", Err: err}
+	}
+	text = withBinaries(text, tools)
 	if err := os.WriteFile(cross, []byte(text), 0o644); err != nil {
 		return err
 	}

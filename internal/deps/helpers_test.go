@@ -61,7 +61,7 @@ func probe(t testing.TB) Toolchain {
 	}
 	tc, err := ToolchainFrom(rep)
 	if err != nil {
-		t.Fatalf("%v (CI installs these from scripts/setup-debian.sh)", err)
+		t.Fatalf("%v (`go run mage.go test` installs these as root)", err)
 	}
 	return tc
 }

@@ -137,7 +137,11 @@ func Plan(ctx context.Context, o Options) ([]*Item, error) {
 		if r.Build == "cmake" && o.Tool.CMake == "" {
 			return nil, o.Tool.needCMake(r.Name)
 		}
-		in, err := Inputs(r, patches, o.Tool.keyID(r.Build), depKeys)
+		tools, err := o.Tool.findBuildTools(r)
+		if err != nil {
+			return nil, err
+		}
+		in, err := Inputs(r, patches, o.Tool.keyID(r.Build)+toolsKey(tools), depKeys)
 		if err != nil {
 			return nil, err
 		}

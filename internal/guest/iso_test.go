@@ -71,7 +71,7 @@ func TestISORejects(t *testing.T) {
 func TestISOWithSystemTools(t *testing.T) {
 	for tool, pkg := range map[string]string{"isoinfo": "genisoimage", "blkid": "util-linux"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: install the Debian package %s (scripts/setup-debian.sh)", tool, pkg)
+			t.Fatalf("%s not found: install the Debian package %s (`go run mage.go test` installs it as root)", tool, pkg)
 		}
 	}
 	dir := t.TempDir()

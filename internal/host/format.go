@@ -74,8 +74,45 @@ func (r Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s, %s%s\n", p, origin, state)
 	}
+	r.writeNeeds(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// writeNeeds shows, job by job, what the smoke, the test suite and the
+// fresh-root check need beyond the toolchain, and one command per job
+// that installs what is missing.
+func (r Report) writeNeeds(w io.Writer) {
+	for _, j := range Jobs {
+		var rows []NeedState
+		for _, n := range r.Needs {
+			if n.Job == j {
+				rows = append(rows, n)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "needed by %s:\n", j.Title())
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, n := range rows {
+			state, detail := "ok", n.Path
+			if !n.Found() {
+				state, detail = "MISSING", n.Why
+				if n.Package == "" {
+					detail += " (no package known on this host)"
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", state, n.What, detail)
+		}
+		tw.Flush()
+		if _, cmd := r.NeedsMissing(j); cmd != "" {
+			if !r.Root && r.Family == Debian {
+				cmd = "sudo " + cmd
+			}
+			fmt.Fprintf(w, "  install: %s\n", cmd)
+		}
 	}
 }
 

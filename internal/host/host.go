@@ -45,6 +45,12 @@ type Options struct {
 	IsRoot   func() bool // default: effective uid 0
 	// Timeout bounds each probe command (default 20 s).
 	Timeout time.Duration
+	// Log, when set, hears what Setup is about to install.
+	Log func(string)
+	// Jobs are the jobs beyond the build whose needs count as missing
+	// (and so are installed by Setup): JobSmoke for bundle, JobTest too
+	// for the test suite. The probe reports every job's needs regardless.
+	Jobs []Job
 }
 
 // WithDefaults fills every unset field with the real machine's.
@@ -138,8 +144,9 @@ func (p Python) OK() bool { return p.Version != "" && p.Problem == "" }
 // Missing is one thing to install, with the package that provides it.
 type Missing struct {
 	What    string `json:"what"`
-	Package string `json:"package,omitempty"`
+	Package string `json:"package,omitempty"` // several are separated by spaces
 	Why     string `json:"why"`
+	Job     Job    `json:"job,omitempty"` // "" for the build toolchain
 }
 
 // Report is everything the probe found.
@@ -166,10 +173,14 @@ type Report struct {
 	// the compiler is missing.
 	GCCRuntime string    `json:"gcc_runtime,omitempty"`
 	Libraries  []Library `json:"libraries"`
-	Missing    []Missing `json:"missing"`
-	Notes      []string  `json:"notes,omitempty"`
+	// Needs are what the smoke, the release, the test suite and the
+	// fresh-root check need beyond the toolchain, each found or not (see Needs).
+	Needs   []NeedState `json:"needs"`
+	Missing []Missing   `json:"missing"`
+	Notes   []string    `json:"notes,omitempty"`
 
-	opts Options
+	opts      Options
+	noInstall bool // QEMUPACK_SETUP=no: Setup installs nothing
 }
 
 // Tool returns the tool with the given key.
@@ -196,7 +207,7 @@ func (r Report) Library(module string) Library {
 func (r Report) MissingPackages() []string {
 	var pkgs []string
 	for _, m := range r.Missing {
-		pkgs = append(pkgs, m.Package)
+		pkgs = append(pkgs, strings.Fields(m.Package)...)
 	}
 	return uniq(pkgs)
 }
@@ -230,7 +241,7 @@ type toolSpec struct {
 // are returned together as one error, with the report as far as it got.
 func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error) {
 	o := opts.WithDefaults()
-	r := Report{GOOS: o.GOOS, CrossPrefix: cfg.CrossPrefix, Triplet: strings.TrimSuffix(cfg.CrossPrefix, "-"), Root: o.IsRoot(), opts: o}
+	r := Report{GOOS: o.GOOS, CrossPrefix: cfg.CrossPrefix, Triplet: strings.TrimSuffix(cfg.CrossPrefix, "-"), Root: o.IsRoot(), opts: o, noInstall: cfg.NoSetup}
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -245,6 +256,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolBison, "bison", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolFlex, "flex", []string{"--version"}, false, "builds the device-tree compiler QEMU may bundle"},
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},
+		{ToolPatch, "patch", []string{"--version"}, true, "applies Debian's and our patches to QEMU and the libraries"},
 		{ToolCC, "cc", []string{"--version"}, false, "the build machine's C compiler: QEMU 8+'s meson asks for it; it also makes the x86 option ROMs of Debian's repacks"},
 	}
 	for _, s := range specs {
@@ -297,6 +309,15 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		if !r.BuildPython.TOML {
 			r.Missing = append(r.Missing, Missing{What: "tomli for " + r.BuildPython.Command,
 				Package: ToolPackage(r.Family, ToolPyTOML, r.Triplet), Why: "QEMU 8.1 and later read pythondeps.toml (Python before 3.11 has no tomllib)"})
+		}
+	} else if !userPython {
+		// No python at all (a fresh machine): the system's python3 is what
+		// gets installed, and its venv package goes with it, or the probe
+		// after the install would find the venv missing with nothing left
+		// to install it.
+		if pkg := ToolPackage(r.Family, ToolPyVenv, r.Triplet); pkg != "" {
+			r.Missing = append(r.Missing, Missing{What: "venv/ensurepip for " + r.BuildPython.Command, Package: pkg,
+				Why: "QEMU 8.1 and later configure through a python venv"})
 		}
 	}
 
@@ -378,6 +399,8 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		}
 		r.Libraries = append(r.Libraries, lib)
 	}
+
+	r.probeNeeds(o.Jobs)
 
 	if len(problems) > 0 {
 		return r, errors.New("host probe:\n  " + strings.Join(problems, "\n  "))

@@ -15,9 +15,13 @@ const (
 	ToolBison      = "bison"
 	ToolFlex       = "flex"
 	ToolMake       = "make"
+	ToolPatch      = "patch" // applies Debian's and our patches to QEMU and the libraries
 	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
 	// meson asks for it in a cross build, and it makes the x86 option
-	// ROMs Debian's repacks lack.
+	// ROMs Debian's repacks lack. On Debian it comes with libc6-dev: gcc
+	// alone cannot link (meson's sanity check of the build compiler), and
+	// once gcc is on PATH Go turns cgo on, which needs the C headers (the
+	// fresh-root check's go vet failed on stdlib.h without them).
 	ToolCC = "cc"
 	// Not programs but what QEMU 8.1+'s configure needs of the build
 	// python (its venv step), for the package that provides each.
@@ -55,16 +59,16 @@ func ToolPackage(f Family, tool, triplet string) string {
 // "-" follows the family's mingw package prefix for the architecture.
 var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
-		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
-		ToolCC: "gcc", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
+		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch",
+		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
 	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
+		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch",
 		ToolCC: "gcc", ToolPyTOML: "python3-tomli"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make",
+		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch",
 		ToolCC: "gcc-core"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
-		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make"},
+		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch"},
 }
 
 // LibraryPackage is the package that puts a library's .pc file into the

@@ -51,6 +51,28 @@ type File struct {
 	// DelayFromSymbols is true when the delay-load descriptors were found
 	// through the COFF symbol table, not the data directory (see Read).
 	DelayFromSymbols bool
+	// TimeDateStamp is the COFF header's link time (0 when linked with
+	// --no-insert-timestamp, as reproducible builds are).
+	TimeDateStamp uint32
+	// Symbols is the number of COFF symbol table records (0 once stripped).
+	Symbols int
+	// Sections are the section names, long names (/4 in the header)
+	// resolved through the string table: .debug_* sections are DWARF.
+	Sections []string
+}
+
+// HasDebug says whether the file carries anything a strip removes: a COFF
+// symbol table or DWARF sections.
+func (f *File) HasDebug() bool {
+	if f.Symbols > 0 {
+		return true
+	}
+	for _, s := range f.Sections {
+		if strings.HasPrefix(s, ".debug_") || strings.HasPrefix(s, ".zdebug_") {
+			return true
+		}
+	}
+	return false
 }
 
 // DLLs returns the names of every DLL the file imports, normal and
@@ -121,7 +143,7 @@ func Parse(data []byte, name string) (*File, error) {
 		return nil, bad("no PE signature")
 	}
 	coff := data[nt+4 : nt+24]
-	out := &File{Path: name, Machine: binary.LittleEndian.Uint16(coff[0:])}
+	out := &File{Path: name, Machine: binary.LittleEndian.Uint16(coff[0:]), TimeDateStamp: binary.LittleEndian.Uint32(coff[4:])}
 	nsec := int64(binary.LittleEndian.Uint16(coff[2:]))
 	symPtr := int64(binary.LittleEndian.Uint32(coff[8:]))
 	nsym := int64(binary.LittleEndian.Uint32(coff[12:]))
@@ -167,10 +189,22 @@ func Parse(data []byte, name string) (*File, error) {
 		return nil, bad("section table cut short")
 	}
 	img := &image{name: name, data: data, pe32: out.PE32, base: imageBase}
+	var strtab []byte // the COFF string table, after the symbols
+	if symPtr > 0 && symPtr+18*nsym <= int64(len(data)) {
+		// A stripped file may keep the string table (for long section
+		// names such as .gnu_debuglink) with no symbols before it.
+		out.Symbols = int(nsym)
+		strtab = data[symPtr+18*nsym:]
+	}
 	for i := int64(0); i < nsec; i++ {
 		h := data[secOff+40*i : secOff+40*i+40]
+		secName := strings.TrimRight(string(h[:8]), "\x00")
+		if long, ok := longName(secName, strtab); ok {
+			secName = long
+		}
+		out.Sections = append(out.Sections, secName)
 		img.sections = append(img.sections, section{
-			name:    strings.TrimRight(string(h[:8]), "\x00"),
+			name:    secName,
 			vsize:   binary.LittleEndian.Uint32(h[8:]),
 			va:      binary.LittleEndian.Uint32(h[12:]),
 			rawSize: binary.LittleEndian.Uint32(h[16:]),
@@ -197,7 +231,7 @@ func Parse(data []byte, name string) (*File, error) {
 			return nil, err
 		}
 		out.Imports = append(out.Imports, ims...)
-	} else if nsym > 0 && symPtr > 0 && symPtr+18*nsym <= int64(len(data)) {
+	} else if nsym > 0 && strtab != nil {
 		// GNU ld (binutils 2.40, Debian 12) links dlltool's delay-load
 		// libraries (dlltool -y) without filling the delay-import data
 		// directory: the program works, because the delay helper is handed
@@ -206,7 +240,6 @@ func Parse(data []byte, name string) (*File, error) {
 		// symbol table as __DELAY_IMPORT_DESCRIPTOR_<lib>; read those. The
 		// name is longer than 8 bytes, so it lives in the string table
 		// after the symbols: when it is not there, skip the walk.
-		strtab := data[symPtr+18*nsym:]
 		const marker = "__DELAY_IMPORT_DESCRIPTOR_"
 		if bytes.Contains(strtab, []byte(marker)) {
 			for i := int64(0); i < nsym; i++ {
@@ -233,6 +266,23 @@ func Parse(data []byte, name string) (*File, error) {
 		}
 	}
 	return out, nil
+}
+
+// longName resolves a section name of the form /<offset> (a name longer
+// than 8 bytes, kept in the string table, as GNU ld writes .debug_info).
+func longName(name string, strtab []byte) (string, bool) {
+	if !strings.HasPrefix(name, "/") || strtab == nil {
+		return "", false
+	}
+	var off int
+	if _, err := fmt.Sscanf(name[1:], "%d", &off); err != nil || off < 4 || off >= len(strtab) {
+		return "", false
+	}
+	end := bytes.IndexByte(strtab[off:], 0)
+	if end < 0 || end > maxName {
+		return "", false
+	}
+	return string(strtab[off : off+end]), true
 }
 
 // image maps relative virtual addresses to bytes of the sections.

@@ -147,6 +147,30 @@ func TestStrippedLosesGNUDelayImport(t *testing.T) {
 	if got := SortedLower(f.DLLs()); slices.Contains(got, "libc3.dll") || !slices.Contains(got, "libd.dll") {
 		t.Errorf("stripped main.exe DLLs = %v", got)
 	}
+	// What a strip removes, as the bundle's stripping checks it.
+	orig, err := Open(fx.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !orig.HasDebug() || orig.Symbols == 0 || f.HasDebug() || f.Symbols != 0 {
+		t.Errorf("HasDebug/Symbols: unstripped %v/%d, stripped %v/%d", orig.HasDebug(), orig.Symbols, f.HasDebug(), f.Symbols)
+	}
+	// Section names longer than 8 bytes (/4 in the header) are resolved.
+	std, err := stdpe.Open(fx.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer std.Close()
+	var want []string
+	for _, s := range std.Sections {
+		want = append(want, s.Name)
+	}
+	if !slices.Equal(orig.Sections, want) || !slices.Contains(want, ".debug_info") && !slices.Contains(want, ".debug_frame") {
+		t.Errorf("sections %v, debug/pe says %v", orig.Sections, want)
+	}
+	if orig.TimeDateStamp != std.TimeDateStamp {
+		t.Errorf("link time %d, debug/pe says %d", orig.TimeDateStamp, std.TimeDateStamp)
+	}
 }
 
 func TestPE32AgainstObjdump(t *testing.T) {

@@ -61,9 +61,10 @@ type Run struct {
 	// must provide (nil: what QEMU's Windows build needs).
 	Want []string
 
-	out  io.Writer
-	mu   sync.Mutex
-	held []*stepcache.Entry
+	out     io.Writer
+	mu      sync.Mutex
+	held    []*stepcache.Entry
+	planned map[string]bool // the steps this run will run (skipped ones left out)
 
 	// Results, in step order.
 	Host      host.Report
@@ -75,6 +76,7 @@ type Run struct {
 	Build     xbuild.Result
 	Bundle    *bundle.Result
 	Smoke     *smoke.Report
+	SmokeHit  bool // the archive passed the same smoke test before; nothing ran now
 	Outputs   release.Outputs
 	Done      []string // steps finished, in the order they finished
 
@@ -200,6 +202,10 @@ func (r *Run) runSteps(ctx context.Context, steps []Step, last string) error {
 	todo, err := plan(steps, last)
 	if err != nil {
 		return err
+	}
+	r.planned = map[string]bool{}
+	for _, s := range todo {
+		r.planned[s.Name] = !r.Skip[s.Name]
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -138,3 +138,46 @@ func TestRunnerCancelsRunningStepsOnFailure(t *testing.T) {
 		t.Errorf("done: %v", r.Done)
 	}
 }
+
+// The setup step installs the smoke's needs only when the run will
+// smoke-test (not when bundle skips it), the release's when it makes
+// release files, and the signing tool only when it signs.
+func TestHostJobsFollowThePlan(t *testing.T) {
+	jobsFor := func(last string, cfg config.Config, skip ...string) string {
+		r := New(cfg, nil)
+		for _, s := range skip {
+			r.Skip[s] = true
+		}
+		var seen string
+		steps := []Step{
+			{Name: "probe", Doc: "x", Run: func(ctx context.Context, r *Run) error {
+				for _, j := range r.hostJobs() {
+					seen += string(j) + " "
+				}
+				return nil
+			}},
+		}
+		for _, s := range Steps[1:] {
+			s.Run = func(ctx context.Context, r *Run) error { return nil }
+			steps = append(steps, s)
+		}
+		if err := r.runSteps(context.Background(), steps, last); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(seen)
+	}
+	signed := config.Config{Sign: config.Sign{PFX: "/k.pfx"}}
+	for _, c := range []struct {
+		got, want string
+	}{
+		{jobsFor("build", config.Config{}), ""},
+		{jobsFor("smoke", config.Config{}), "smoke"},
+		{jobsFor("smoke", config.Config{}, "smoke"), ""},
+		{jobsFor("release", config.Config{}), "smoke release"},
+		{jobsFor("release", signed), "smoke release sign"},
+	} {
+		if c.got != c.want {
+			t.Errorf("jobs %q, want %q", c.got, c.want)
+		}
+	}
+}

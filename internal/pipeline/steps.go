@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +23,25 @@ import (
 	"qemupack/internal/xbuild"
 )
 
+// hostJobs are the jobs beyond the build whose needs the setup step
+// installs: the smoke's (wine) when this run will smoke-test the archive,
+// the release's (makensis, and osslsigncode when it signs).
+func (r *Run) hostJobs() []host.Job {
+	var jobs []host.Job
+	if r.planned["smoke"] {
+		jobs = append(jobs, host.JobSmoke)
+	}
+	if r.planned["release"] {
+		jobs = append(jobs, host.JobRelease)
+		if s := r.Config.Sign; s.PFX != "" || s.Cert != "" {
+			jobs = append(jobs, host.JobSign)
+		}
+	}
+	return jobs
+}
+
 func probe(ctx context.Context, r *Run) error {
-	rep, err := host.Probe(ctx, r.Config, host.Options{})
+	rep, err := host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs(), Log: r.Line})
 	if err != nil {
 		return err
 	}
@@ -34,16 +50,17 @@ func probe(ctx context.Context, r *Run) error {
 }
 
 func setup(ctx context.Context, r *Run) error {
-	installed, err := host.Setup(ctx, r.Host)
+	rep, installed, err := host.Complete(ctx, r.Host, func() (host.Report, error) {
+		return host.Probe(ctx, r.Config, host.Options{Jobs: r.hostJobs(), Log: r.Line})
+	})
+	r.Host, r.Installed = rep, installed
+	if len(installed) > 0 {
+		r.Say("setup: installed %s", strings.Join(installed, " "))
+	}
 	if err != nil {
 		return fmt.Errorf("the toolchain is not complete: %w", err)
 	}
-	if len(installed) == 0 {
-		return nil
-	}
-	r.Installed = installed
-	r.Say("setup: installed %s", strings.Join(installed, " "))
-	return probe(ctx, r)
+	return nil
 }
 
 func pickRelease(ctx context.Context, r *Run) error {
@@ -183,7 +200,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
-		Cache: r.Cache, Log: r.Line,
+		Cache: r.Cache, Log: r.Line, Strip: &bundle.Stripper{Objcopy: c.CrossPrefix + "objcopy"},
 	}, nil
 }
 
@@ -231,23 +248,18 @@ func SmokeAvailable() bool {
 
 func smokeTest(ctx context.Context, r *Run) error {
 	if !SmokeAvailable() {
-		return errors.New("wine is not installed, so the archive cannot be tested: install the Debian package wine (run as root and qemupack installs it), or run on Windows")
+		return fmt.Errorf("wine is not installed, so the archive cannot be tested: install the Debian packages wine and wine64 (as root on Debian, qemupack installs them unless %s=no), or run on Windows; or set %s=skip to bundle without the smoke test", config.EnvSetup, config.EnvSmoke)
 	}
-	rep, err := SmokeArchive(ctx, r.Config, r.Bundle.Archive.Path, r.Line)
-	if err != nil {
-		return err
-	}
-	r.Smoke = rep
-	return nil
+	return r.smokeOnce(ctx)
 }
 
 // SmokeArchive runs the smoke checks on an archive (under wine on Linux).
 func SmokeArchive(ctx context.Context, c config.Config, archive string, log func(string)) (*smoke.Report, error) {
-	kernel, err := smoke.Kernel(ctx, filepath.Join(c.CacheDir, "kernel"), c.Offline, log)
+	o, err := smokeOptions(ctx, c, archive, log)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := smoke.Smoke(ctx, smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}})
+	rep, err := smoke.Smoke(ctx, o)
 	if err != nil {
 		return rep, fmt.Errorf("smoke %s: %w", filepath.Base(archive), err)
 	}

@@ -103,6 +103,14 @@ type Recipe struct {
 	// HostMin is the lowest version of a host copy (QEMUPACK_DEPS=auto)
 	// that is used instead of building; default Version.
 	HostMin string `json:"host_min,omitempty"`
+	// BuildTools are programs of the build machine the build runs besides
+	// the compilers and the build system: GLib's glib-mkenums,
+	// glib-compile-resources, ... which meson's gnome module runs for the
+	// GTK stack, or "cc" for a tree that compiles generators for the build
+	// machine (fribidi). "{cross}" in a name stands for the cross prefix
+	// ("{cross}g++"). deps finds each on PATH before anything builds and
+	// names the package to install when one is missing.
+	BuildTools []string `json:"build_tools,omitempty"`
 	// Notes: why options or patches are there, what to check on an update.
 	Notes []string `json:"notes,omitempty"`
 
@@ -176,6 +184,11 @@ func (r Recipe) Validate() error {
 	}
 	if r.PkgConfig != nil && (r.PkgConfig.Module == "" || r.PkgConfig.Libs == "") {
 		return fmt.Errorf("pkg_config needs module and libs")
+	}
+	for _, t := range r.BuildTools {
+		if t == "" || strings.ContainsAny(t, `/\ `) {
+			return fmt.Errorf("build_tools: %q is not a program name (no folders: deps looks it up on PATH)", t)
+		}
 	}
 	for i, s := range r.Sources {
 		if (s.URL == "" && s.DebianPackage == "") || s.File == "" || len(s.SHA256) != 64 {

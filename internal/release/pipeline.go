@@ -98,6 +98,9 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 			}
 			data = b
 			origins[e.Name] = e.Source
+			if e.Origin != "" {
+				origins[e.Name] = e.Origin // the unstripped file it was made from
+			}
 		} else {
 			origins[e.Name] = dst
 			generated = append(generated, dst)

@@ -19,6 +19,7 @@ import (
 	"qemupack/internal/pe/petest"
 	"qemupack/internal/sbom"
 	"qemupack/internal/sign"
+	"qemupack/internal/stepcache"
 	"qemupack/internal/testbin"
 )
 
@@ -207,4 +208,44 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A stripped bundle (its programs and DLLs in the step cache) is traced in
+// the bill of materials to the files it was stripped from.
+func TestReleaseOfStrippedBundle(t *testing.T) {
+	bin, in := fakeBuild(t)
+	bin.Cache = &stepcache.Cache{Root: t.TempDir()}
+	bin.Strip = &bundle.Stripper{Objcopy: "x86_64-w64-mingw32-objcopy"}
+	spec, _, err := bundle.Layout(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, e := range spec.Held {
+			e.Release()
+		}
+	}()
+	stripped := 0
+	for _, e := range spec.Entries {
+		if e.Origin != "" {
+			stripped++
+		}
+	}
+	if stripped < 2 || len(spec.Debug) < 2 {
+		t.Fatalf("%d entries stripped, %d debug files: the test needs the exe and greet.dll stripped", stripped, len(spec.Debug))
+	}
+	in.Spec, in.Installer = spec, false
+	out, err := Make(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sbom.Parse(mustRead(t, out.SBOM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, comp := range map[string]string{"qemu-system-x86_64.exe": "qemu", "greet.dll": "greet"} {
+		if f := p.Files[file]; f.Component != comp {
+			t.Errorf("SBOM: %s from %q, want %q (traced to the unstripped file)", file, f.Component, comp)
+		}
+	}
 }

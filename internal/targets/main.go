@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"qemupack/internal/config"
 	"qemupack/internal/pick"
 	"qemupack/internal/pipeline"
 )
@@ -14,12 +15,18 @@ import (
 // Bundle runs the main job end to end, up to the smoke test.
 func Bundle(ctx context.Context) error {
 	start := time.Now()
-	r, err := pipelineTo(ctx, "smoke", nil)
+	r, err := pipelineTo(ctx, "smoke", func(r *pipeline.Run) { r.Skip["smoke"] = r.Config.SkipSmoke })
 	if err != nil {
 		return err
 	}
 	b := r.Bundle
-	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), smoke passed", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs)), start)
+	smoked := "smoke passed"
+	if r.Config.SkipSmoke {
+		smoked = fmt.Sprintf("smoke SKIPPED (%s=skip): the archive is untested", config.EnvSmoke)
+	} else if r.SmokeHit {
+		smoked = "smoke passed earlier for this archive"
+	}
+	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked), start)
 	return nil
 }
 
@@ -73,7 +80,11 @@ func Smoke(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	done(fmt.Sprintf("smoke: %s passed %d checks", r.Bundle.Archive.Path, len(r.Smoke.Steps)), start)
+	earlier := ""
+	if r.SmokeHit {
+		earlier = " earlier"
+	}
+	done(fmt.Sprintf("smoke: %s passed %d checks%s", r.Bundle.Archive.Path, len(r.Smoke.Steps), earlier), start)
 	return nil
 }
 
@@ -114,6 +125,9 @@ func releaseTo(ctx context.Context, what string, zip bool) error {
 	made := []string{baseName(out.Installer), baseName(out.SBOM)}
 	if out.Zip != "" {
 		made = append([]string{baseName(out.Zip)}, made...)
+	}
+	if d := r.Bundle.Debug.Path; d != "" {
+		made = append(made, baseName(d))
 	}
 	done(fmt.Sprintf("%s: %s in %s (%d files, %s)", what, strings.Join(made, ", "), r.Config.DistDir, out.Files, signed), start)
 	return nil

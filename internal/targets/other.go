@@ -78,19 +78,16 @@ func CatalogRefresh(ctx context.Context) error {
 	return nil
 }
 
-// Test gathers the tests' real inputs, then runs go vet and go test ./... .
+// Test sets the machine up for the tests (installing what they need as
+// root on Debian/Ubuntu, else stopping with the command), gathers their
+// real inputs, then runs go vet and go test ./... .
 func Test(ctx context.Context) error {
 	start := time.Now()
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	env, err := testprep.Prepare(ctx, cfg.CacheDir, func(k string) string {
-		if k == testprep.MirrorEnv {
-			return cfg.TestMirror
-		}
-		return ""
-	}, Stdout)
+	env, err := testprep.Prepare(ctx, cfg, testprep.Options{}, Stdout)
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func (h *Host) Meson(ver, interpreter string) string {
 
 // Toolchain puts a complete toolchain on PATH: the cross gcc, ninja, a
 // meson running under a python that can import mesonbuild (also the
-// python3 on PATH), pkg-config, bison, flex, make.
+// python3 on PATH), pkg-config, bison, flex, make, patch.
 func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc (GCC) 12-win32")
 	h.Tool("ninja", "1.11.1")
@@ -114,6 +114,7 @@ func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("bison", "bison (GNU Bison) 3.8.2")
 	h.Tool("flex", "flex 2.6.4")
 	h.Tool("make", "GNU Make 4.3")
+	h.Tool("patch", "GNU patch 2.7.6")
 	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 }
 

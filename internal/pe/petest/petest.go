@@ -40,7 +40,7 @@ func Need(t testing.TB, tool, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(tool)
 	if err != nil {
-		t.Fatalf("%s is not on PATH: install the Debian package %s (scripts/setup-debian.sh does)", tool, pkg)
+		t.Fatalf("%s is not on PATH: install the Debian package %s (`go run mage.go test` installs it as root)", tool, pkg)
 	}
 	return p
 }
