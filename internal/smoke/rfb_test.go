@@ -103,8 +103,8 @@ func serveRFB(c net.Conn, password string) {
 		return
 	}
 	c.Write([]byte{0, 0, 0, 0})
-	io.ReadFull(c, sel) // ClientInit
-	init := []byte{0, 4, 0, 2}
+	io.ReadFull(c, sel)        // ClientInit
+	init := []byte{0, 2, 0, 2} // 2x2 first, then resized to 4x2
 	init = append(init, rgb32.bytes()...)
 	init = append(init, 0, 0, 0, 4)
 	c.Write(append(init, "fake"...))
@@ -117,7 +117,11 @@ func serveRFB(c net.Conn, password string) {
 		return
 	}
 	c.Write([]byte{2}) // a bell first: skipped by the client
-	upd := []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0}
+	if want := []byte{2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21}; !bytes.Equal(msg[20:], want) {
+		return // SetEncodings: raw and DesktopSize
+	}
+	upd := []byte{0, 0, 0, 2, 0, 0, 0, 0, 0, 4, 0, 2, 0xff, 0xff, 0xff, 0x21} // DesktopSize 4x2
+	upd = append(upd, 0, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0)
 	for i := 0; i < 8; i++ {
 		var px [4]byte
 		binary.LittleEndian.PutUint32(px[:], uint32(i*0x203040))
@@ -135,15 +139,18 @@ func TestVNCClientAgainstFakeServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	if v.Width != 4 || v.Height != 2 || v.Name != "fake" {
+	if v.Width != 2 || v.Height != 2 || v.Name != "fake" {
 		t.Errorf("ServerInit: %dx%d %q", v.Width, v.Height, v.Name)
 	}
 	n, err := v.Update(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 8 || v.Colours() != 8 || v.Pixels[7] != 7*0x203040 {
-		t.Errorf("update: %d pixels, %d colours, last %06x", n, v.Colours(), v.Pixels[7])
+	if n != 8 || v.Width != 4 || v.Colours() != 8 || v.Pixels[7] != 7*0x203040 {
+		t.Errorf("update: %d pixels, %dx%d, %d colours, last %06x", n, v.Width, v.Height, v.Colours(), v.Pixels[7])
+	}
+	if c := v.Image().RGBAAt(3, 1); c.R != 0xe1 || c.G != 0x51 || c.B != 0xc0 {
+		t.Errorf("Image: pixel (3,1) %v, want e1 51 c0", c)
 	}
 	_, err = DialVNC(ctx, addr, "wrong")
 	if !errors.Is(err, ErrVNCAuth) || !strings.Contains(err.Error(), "Authentication failed") {
