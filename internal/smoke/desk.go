@@ -32,6 +32,10 @@ const (
 	FeatureUSB         = "libusb"       // qemu-xhci, usb-tablet, usb-host
 )
 
+// DeskChecksVersion names the desk checks and how they judge: part of a
+// passed smoke's key beside ChecksVersion. Change it with them.
+const DeskChecksVersion = "desk-checks-1: SeaBIOS splash matched in an SDL window (default, -display sdl) and in a VNC framebuffer after password auth (wrong one refused), zstd qcow2 round trip, http qcow2 info and convert -m 1 with no aio-win32 socket warning, qemu-xhci/usb-tablet/usb-host"
+
 // DeskFeatures are the features the desk checks know, in the order they
 // run.
 var DeskFeatures = []string{FeatureSDL, FeatureVNCPassword, FeatureZstd, FeatureCurl, FeatureUSB}
