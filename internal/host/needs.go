@@ -119,6 +119,8 @@ var Needs = []Need{
 		Why: "builds the .deb files the smoke's kernel unpacking is tested on"},
 	{Job: JobTest, Program: "x86_64-w64-mingw32-dlltool", Package: map[Family]string{Debian: "binutils-mingw-w64-x86-64", Fedora: "mingw64-binutils"},
 		Why: "makes import libraries for the PE test programs"},
+	{Job: JobTest, Program: "x86_64-w64-mingw32-gdb", Package: map[Family]string{Debian: "gdb-mingw-w64", Fedora: "mingw64-gdb"},
+		Why: "resolves a stripped program's addresses through its debug file (internal/bundle strip tests)"},
 	{Job: JobTest, Program: "x86_64-w64-mingw32-objdump", Package: map[Family]string{Debian: "binutils-mingw-w64-x86-64", Fedora: "mingw64-binutils"},
 		Why: "the baseline the PE reader is compared with"},
 
