@@ -17,34 +17,34 @@ import (
 // Default target when `mage` runs with none.
 var Default = Bundle
 
-// Bundle runs the main job end to end: sets up the toolchain (as root on Debian/Ubuntu), picks the newest QEMU it can build and obtain, builds the mingw libraries and QEMU, writes dist/qemu-<version>-win64.zip with dist/SHA256SUMS, and smoke-tests the archive under wine. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SMOKE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Bundle runs the main job end to end: sets up the toolchain (as root on Debian/Ubuntu), picks the newest QEMU it can build and obtain, builds the mingw libraries and QEMU, writes dist/qemu-<version>-win64.zip with dist/SHA256SUMS, and smoke-tests the archive under wine. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SMOKE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Bundle(ctx context.Context) error { return targets.Bundle(ctx) }
 
-// Build cross-builds QEMU for Windows into a staging folder under the cache (the main job up to the build). Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Build cross-builds QEMU for Windows into a staging folder under the cache (the main job up to the build). Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Build(ctx context.Context) error { return targets.Build(ctx) }
 
-// Deps builds (or finds cached) the mingw libraries the picked QEMU needs, from recipes/deps. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Deps builds (or finds cached) the mingw libraries the picked QEMU needs, from recipes/deps. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Deps(ctx context.Context) error { return targets.Deps(ctx) }
 
-// Archive writes dist/qemu-<version>-win64.zip (DLL closure, firmware, licences, README) and dist/SHA256SUMS, without the smoke test. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Archive writes dist/qemu-<version>-win64.zip (DLL closure, firmware, licences, README) and dist/SHA256SUMS, without the smoke test. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Archive(ctx context.Context) error { return targets.Archive(ctx) }
 
-// Smoke smoke-tests the archive the main job makes: unpacked into an empty folder, run under wine with a fresh prefix (natively on Windows): -version, -machine help, -L help, qemu-img --version, a TCG kernel boot. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Smoke smoke-tests the archive the main job makes: unpacked into an empty folder, run under wine with a fresh prefix (natively on Windows): -version, -machine help, -L help, qemu-img --version, a TCG kernel boot. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Smoke(ctx context.Context) error { return targets.Smoke(ctx) }
 
 // SmokeFile runs the smoke checks on the given archive. Reads QEMUPACK_CACHE, QEMUPACK_OFFLINE.
 func SmokeFile(ctx context.Context, archive string) error { return targets.SmokeFile(ctx, archive) }
 
-// Release builds QEMU and writes the release files to dist/: the zip with its SBOM inside, the NSIS installer, <name>.spdx.json and SHA256SUMS, Authenticode-signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Release builds QEMU and writes the release files to dist/: the zip with its SBOM inside, the NSIS installer, <name>.spdx.json and SHA256SUMS, Authenticode-signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Release(ctx context.Context) error { return targets.Release(ctx) }
 
-// Installer writes dist/qemu-<version>-win64-setup.exe (NSIS) with its SBOM, signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SETUP, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Installer writes dist/qemu-<version>-win64-setup.exe (NSIS) with its SBOM, signed when a certificate is given. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SETUP, QEMUPACK_SIGN_CERT, QEMUPACK_SIGN_KEY, QEMUPACK_SIGN_PASSWORD, QEMUPACK_SIGN_PFX, QEMUPACK_SIGN_TIMESTAMP_URL, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Installer(ctx context.Context) error { return targets.Installer(ctx) }
 
-// Check reports the build toolchain: every missing tool or too-old library at once, each with the command that installs it; fails when no QEMU release can be built. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Check reports the build toolchain: every missing tool or too-old library at once, each with the command that installs it; fails when no QEMU release can be built. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Check(ctx context.Context) error { return targets.Check(ctx) }
 
-// Pick shows every QEMU release with whether this host can build it and obtain its source, and picks the newest that fits; last line "picked: qemu X.Y.Z". Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
+// Pick shows every QEMU release with whether this host can build it and obtain its source, and picks the newest that fits; last line "picked: qemu X.Y.Z". Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_FORMAT, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION.
 func Pick(ctx context.Context) error { return targets.Pick(ctx) }
 
 // Catalog prints the QEMU release catalog: what each release requires of the toolchain and what verifies its upstream tarball. Reads QEMUPACK_FORMAT.
@@ -56,7 +56,7 @@ func Test(ctx context.Context) error { return targets.Test(ctx) }
 // Freshroot proves the README's commands on a fresh Debian 12 machine: each runs as root in its own debootstrap root with only Go, the CA bundle and a clone of HEAD added; prints each one's time, keeps its log, fails when one fails or /etc changed beyond installing packages. Reads QEMUPACK_CACHE, QEMUPACK_FRESH_COMMAND, QEMUPACK_FRESH_KEEP, QEMUPACK_SETUP.
 func Freshroot(ctx context.Context) error { return targets.Freshroot(ctx) }
 
-// Matrix prints, as one line of JSON for a CI job, the QEMU releases to build: the release QEMUPACK_TAG names, else the newest patch release of each of the QEMUPACK_MATRIX_SERIES newest series this toolchain can build. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MATRIX_SERIES, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMUPACK_TAG, QEMU_TARGETS, QEMU_VERSION.
+// Matrix prints, as one line of JSON for a CI job, the QEMU releases to build: the release QEMUPACK_TAG names, else the newest patch release of each of the QEMUPACK_MATRIX_SERIES newest series this toolchain can build. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_MATRIX_SERIES, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMUPACK_TAG, QEMU_TARGETS, QEMU_VERSION.
 func Matrix(ctx context.Context) error { return targets.Matrix(ctx) }
 
 // ReleaseSums writes SHA256SUMS over every file in the dist folder (a release job runs it over the files all its matrix jobs made). Reads QEMUPACK_DIST.
@@ -65,7 +65,7 @@ func ReleaseSums() error { return targets.ReleaseSums() }
 // Reprocheck builds the same inputs in two checkout copies with different paths and compares their dist/ files byte for byte, printing the first differing archive entry and any build path leaked into it. Reads JOBS, QEMUPACK_CACHE, QEMUPACK_REPRO_SECOND, QEMUPACK_REPRO_SHARE_DEPS, QEMUPACK_REPRO_TARGET, SOURCE_DATE_EPOCH.
 func Reprocheck(ctx context.Context) error { return targets.Reprocheck(ctx) }
 
-// Bench prints, as ratios measured in one run, the DLL closure against an objdump walk, a no-op bundle against mage -l, the archive stripped against unstripped, and (QEMUPACK_BENCH=cold, about an hour) the cold main job against a plain build script generated from the same recipes. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_BENCH, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
+// Bench prints, as ratios measured in one run, the DLL closure against an objdump walk, a no-op bundle against mage -l, the archive stripped against unstripped, and (QEMUPACK_BENCH=cold, about an hour) the cold main job against a plain build script generated from the same recipes. Reads CROSS_PREFIX, JOBS, PYTHON, QEMUPACK_BENCH, QEMUPACK_CACHE, QEMUPACK_CACHE_KEEP, QEMUPACK_DEPS, QEMUPACK_DIST, QEMUPACK_MIRROR, QEMUPACK_OFFLINE, QEMUPACK_PROFILE, QEMUPACK_SUITES, QEMUPACK_SYSROOT, QEMU_TARGETS, QEMU_VERSION, SOURCE_DATE_EPOCH.
 func Bench(ctx context.Context) error { return targets.Bench(ctx) }
 
 // CATALOG holds catalog maintenance. (Its Go name differs from the Catalog

@@ -199,6 +199,7 @@ func (w world) input(t testing.TB, dist string) Input {
 		FirmwareDirs: []string{"/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu"},
 		Licenses:     map[string][]string{"QEMU": {filepath.Join(w.fx.Sources, "README")}},
 		Time:         EpochTime(-1), DistDir: dist,
+		Features: []string{"VNC server (-vnc)"}, Lacks: []string{"GTK3 window (-display gtk)"},
 	}
 }
 
@@ -272,7 +273,8 @@ func TestArchiveLayout(t *testing.T) {
 	rc, _ := names[top+"README.txt"].Open()
 	readmeText, _ := io.ReadAll(rc)
 	rc.Close()
-	for _, s := range []string{"QEMU 0.1.0-test for Windows", "tiny test programs", "zlib1.dll", "LICENSES\\testlibs\\ covers liba.dll, libb.dll, libc3.dll, libd.dll", "\r\n"} {
+	for _, s := range []string{"QEMU 0.1.0-test for Windows", "tiny test programs", "zlib1.dll", "LICENSES\\testlibs\\ covers liba.dll, libb.dll, libc3.dll, libd.dll", "\r\n",
+		"This build has:\r\n  - VNC server (-vnc)\r\n", "Not in this build:\r\n  - GTK3 window (-display gtk)\r\n"} {
 		if !bytes.Contains(readmeText, []byte(s)) {
 			t.Errorf("README.txt lacks %q:\n%s", s, readmeText)
 		}

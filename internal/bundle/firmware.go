@@ -129,6 +129,9 @@ func firmwareNotes(given map[string]*Firmware) []string {
 var firmwarePackages = map[string][]string{
 	"x86_64-softmmu": {"seabios", "ipxe-qemu"},
 	"i386-softmmu":   {"seabios", "ipxe-qemu"},
+	// -M virt boots a kernel (-kernel) with no firmware; its default NIC,
+	// virtio-net-pci, loads iPXE's efi-virtio.rom.
+	"aarch64-softmmu": {"ipxe-qemu"},
 }
 
 // FirmwarePackagesFor lists the Debian packages the pipeline fetches (from
@@ -150,4 +153,32 @@ func FirmwarePackagesFor(targets []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckTargets fails, before anything is built, for a target whose
+// firmware this package does not know (no list of the files it needs, or
+// no Debian packages to take them from): an archive for it would be
+// bundled without what its machines need to start. It names the targets
+// it knows.
+func CheckTargets(targets []string) error {
+	var unknown []string
+	for _, t := range targets {
+		_, files := firmware[t]
+		_, pkgs := firmwarePackages[t]
+		if !files || !pkgs {
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var known []string
+	for t := range firmware {
+		if _, ok := firmwarePackages[t]; ok {
+			known = append(known, t)
+		}
+	}
+	sort.Strings(known)
+	return fmt.Errorf("bundle: no firmware list for %s (the archive would lack what its machines need to start); targets with one: %s; add the others' files and Debian packages to internal/bundle (layout.go, firmware.go)",
+		strings.Join(unknown, ", "), strings.Join(known, ", "))
 }

@@ -179,4 +179,31 @@ func TestFirmwarePackagesFor(t *testing.T) {
 	if _, err := FirmwarePackagesFor([]string{"x86_64-softmmu", "riscv64-softmmu"}); err == nil || !strings.Contains(err.Error(), "riscv64-softmmu") {
 		t.Errorf("an unknown target: %v", err)
 	}
+	// The desk build's aarch64: iPXE's efi-virtio.rom for -M virt's NIC.
+	got, err = FirmwarePackagesFor([]string{"x86_64-softmmu", "aarch64-softmmu"})
+	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu" {
+		t.Errorf("x86_64 + aarch64: %q, %v", got, err)
+	}
+}
+
+// Every target of the firmware table has both its files and its packages;
+// an unknown one fails before the build, naming the known ones.
+func TestCheckTargetsFailsClosed(t *testing.T) {
+	if err := CheckTargets([]string{"x86_64-softmmu", "aarch64-softmmu", "i386-softmmu"}); err != nil {
+		t.Error(err)
+	}
+	for tgt := range firmware {
+		if _, ok := firmwarePackages[tgt]; !ok {
+			t.Errorf("%s has a file list but no packages", tgt)
+		}
+	}
+	for tgt := range firmwarePackages {
+		if _, ok := firmware[tgt]; !ok {
+			t.Errorf("%s has packages but no file list", tgt)
+		}
+	}
+	err := CheckTargets([]string{"x86_64-softmmu", "riscv64-softmmu", "ppc64-softmmu"})
+	if err == nil || !strings.Contains(err.Error(), "riscv64-softmmu, ppc64-softmmu") || !strings.Contains(err.Error(), "aarch64-softmmu, i386-softmmu, x86_64-softmmu") {
+		t.Errorf("unknown targets: %v", err)
+	}
 }

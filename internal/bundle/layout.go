@@ -38,9 +38,12 @@ type Input struct {
 	// Licenses maps a component ("QEMU", or a DLL's lower-case name) to its
 	// licence files. Other components are found as licenseFinder describes.
 	Licenses   map[string][]string
-	BuildNotes []string  // lines for README.txt's "how it was built"
-	Time       time.Time // entry time stamps (EpochTime)
-	DistDir    string
+	BuildNotes []string // lines for README.txt's "how it was built"
+	// Features and Lacks are what this build offers and what it does not,
+	// one line each, for README.txt (none: the lists are left out).
+	Features, Lacks []string
+	Time            time.Time // entry time stamps (EpochTime)
+	DistDir         string
 	// Cache keeps the archives made and the licence texts taken from
 	// tarballs (nil: every run writes the archive, and licences come only
 	// from installed files).
@@ -78,6 +81,10 @@ func Name(version string) string { return "qemu-" + version + "-win64" }
 var firmware = map[string][]string{
 	"x86_64-softmmu": x86Firmware,
 	"i386-softmmu":   x86Firmware,
+	// -M virt: -kernel needs no firmware; the default NIC (virtio-net-pci)
+	// loads efi-virtio.rom. UEFI boots (-bios) need an edk2 build, which
+	// is not shipped yet.
+	"aarch64-softmmu": {"efi-virtio.rom"},
 }
 
 var x86Firmware = []string{
@@ -404,11 +411,12 @@ func readme(in Input, cl *Closure, comps []component, fwNotes []string, ship map
 		}
 	}
 	sort.Strings(exes)
+	// The example is the PC emulator where there is one (the -cdrom,
+	// -boot d and WHPX lines are about it), else the first.
 	sys := ""
 	for _, e := range exes {
-		if strings.HasPrefix(e, "qemu-system-") {
+		if strings.HasPrefix(e, "qemu-system-") && (sys == "" || e == "qemu-system-x86_64.exe") {
 			sys = e
-			break
 		}
 	}
 	if sys != "" {
@@ -424,6 +432,31 @@ func readme(in Input, cl *Closure, comps []component, fwNotes []string, ship map
 	w("Programs: %s", strings.Join(exes, ", "))
 	w("Targets:  %s", strings.Join(in.Targets, ", "))
 	w("")
+	if len(in.Features) > 0 {
+		w("This build has:")
+		for _, f := range in.Features {
+			w("  - %s", f)
+		}
+		w("")
+	}
+	if len(in.Lacks) > 0 {
+		w("Not in this build:")
+		for _, f := range in.Lacks {
+			w("  - %s", f)
+		}
+		w("")
+	}
+	for _, e := range exes {
+		if strings.EqualFold(e, "qemu-ga.exe") {
+			w("qemu-ga.exe is the guest agent for Windows guests: copy it into the guest")
+			w("and run it there (qemu-ga.exe --service install; the host talks to it over")
+			w("a virtio-serial port, -device virtio-serial -chardev socket,... -device")
+			w("virtserialport,name=org.qemu.guest_agent.0). It is built without VSS")
+			w("support (no Volume Shadow Copy provider): guest-fsfreeze-* commands and")
+			w("consistent live snapshots of the guest's disks are not available.")
+			w("")
+		}
+	}
 	w("How it was built:")
 	w("")
 	if in.Origin != "" {

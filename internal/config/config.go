@@ -44,8 +44,10 @@ type Config struct {
 	Mirror      string   // QEMUPACK_MIRROR: a folder of source tarballs (absolute)
 	Deps        DepsMode // QEMUPACK_DEPS: auto, host or recipes
 	Sysroots    []string // QEMUPACK_SYSROOT: extra mingw sysroots, a path list (absolute)
-	Targets     []string // QEMU_TARGETS, default x86_64-softmmu; "all" is kept as given
-	JSON        bool     // QEMUPACK_FORMAT=json
+	Targets     []string // QEMU_TARGETS, default the profile's; "all" is kept as given (xbuild.CheckTargets resolves it)
+	// Profile is QEMUPACK_PROFILE: what the archive offers (internal/profile).
+	Profile string
+	JSON    bool // QEMUPACK_FORMAT=json
 	// Suites is QEMUPACK_SUITES: the Debian/Ubuntu suites the private apt
 	// tree reads beyond the host's own. nil (unset or "") means the
 	// default (newer stable releases, testing, unstable); an empty
@@ -141,6 +143,7 @@ const (
 	EnvSmoke       = "QEMUPACK_SMOKE"
 	EnvBench       = "QEMUPACK_BENCH"
 	EnvSuites      = "QEMUPACK_SUITES"
+	EnvProfile     = "QEMUPACK_PROFILE"
 	EnvVMPubKey    = "QEMUPACK_VM_PUBKEY"
 )
 

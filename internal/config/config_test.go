@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"qemupack/internal/profile"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -13,9 +15,33 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.CacheDir != "/tmp/x/.cache" || c.DistDir != "/tmp/x/dist" || c.CrossPrefix != "x86_64-w64-mingw32-" ||
-		c.Python != "python3" || c.Deps != DepsAuto || len(c.Targets) != 1 || c.Targets[0] != "x86_64-softmmu" ||
+		c.Python != "python3" || c.Deps != DepsAuto || c.Profile != profile.Default ||
 		c.Jobs < 1 || c.SourceDateEpoch != -1 || c.Constraint != nil {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestProfileChoosesTheTargets(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvProfile: "desk"}, "x86_64-softmmu aarch64-softmmu"},
+		{map[string]string{EnvProfile: "headless"}, "x86_64-softmmu"},
+		{map[string]string{EnvProfile: "headless", EnvTargets: "riscv64-softmmu, x86_64-softmmu"}, "riscv64-softmmu x86_64-softmmu"},
+		{map[string]string{EnvTargets: "all"}, "all"},
+	} {
+		c, err := FromEnv("/tmp", env(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.Targets, " "); got != tc.want {
+			t.Errorf("%v: targets %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	_, err := FromEnv("/tmp", env(map[string]string{EnvProfile: "gui", EnvTargets: "all,x86_64-softmmu"}))
+	if err == nil || !strings.Contains(err.Error(), `QEMUPACK_PROFILE="gui"`) || !strings.Contains(err.Error(), "stands alone") {
+		t.Errorf("bad profile and targets: %v", err)
 	}
 }
 

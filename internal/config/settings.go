@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-version"
+
+	"qemupack/internal/profile"
 )
 
 // Target groups: which targets read a setting. A target's doc line names
@@ -64,9 +66,18 @@ var Settings = []Setting{
 			}
 			c.Constraint = cons
 		}},
-	{Name: EnvTargets, Meaning: "QEMU's target list, comma-separated, or `all`", Default: "`x86_64-softmmu`",
+	{Name: EnvProfile, Meaning: "what the archive offers: " + profile.Describe(), Default: "`" + profile.Default + "`",
 		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
-			c.Targets = splitList(p.or(EnvTargets, "x86_64-softmmu"), ",")
+			c.Profile = p.oneOf(EnvProfile, profile.Default, profile.Names(), "the profile")
+		}},
+	{Name: EnvTargets, Meaning: "QEMU's target list, comma-separated, or `all` (every system emulator the release offers)", Default: "the profile's: " + profile.DescribeTargets(),
+		Groups: []string{GroupBuild}, parse: func(p *parser, c *Config) {
+			c.Targets = splitList(p.get(EnvTargets), ",")
+			if len(c.Targets) == 0 {
+				if pr, err := profile.Lookup(c.Profile); err == nil {
+					c.Targets = append([]string(nil), pr.Targets...)
+				}
+			}
 			for _, t := range c.Targets {
 				if t == "all" && len(c.Targets) > 1 {
 					p.bad("%s=%q: `all` stands alone", EnvTargets, p.get(EnvTargets))

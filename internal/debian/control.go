@@ -186,9 +186,9 @@ func parseSourceStanzas(text, pkg string) ([]sourceStanza, error) {
 
 // binaryStanza is one entry of a Packages index as `apt-cache show` prints it.
 type binaryStanza struct {
-	Package, Version, Architecture, Filename, Source string
-	Size                                             int64
-	SHA256                                           string
+	Package, Version, Architecture, Filename, Source, Depends string
+	Size                                                      int64
+	SHA256                                                    string
 }
 
 func parseBinaryStanzas(text, pkg string) []binaryStanza {
@@ -200,7 +200,7 @@ func parseBinaryStanzas(text, pkg string) []binaryStanza {
 		size, _ := strconv.ParseInt(p.Get("Size"), 10, 64)
 		out = append(out, binaryStanza{
 			Package: pkg, Version: p.Get("Version"), Architecture: p.Get("Architecture"),
-			Filename: p.Get("Filename"), Source: p.Get("Source"), Size: size, SHA256: strings.ToLower(p.Get("SHA256")),
+			Filename: p.Get("Filename"), Source: p.Get("Source"), Depends: p.Get("Depends"), Size: size, SHA256: strings.ToLower(p.Get("SHA256")),
 		})
 	}
 	return out

@@ -45,6 +45,9 @@ type BinaryPkg struct {
 	Suite        string   `json:"suite"`
 	Suites       []string `json:"suites,omitempty"`
 	File         File     `json:"file"` // the .deb
+	// Depends is the package's Depends field as the index gives it
+	// (linux-image-arm64: "linux-image-6.1.0-28-arm64 (= 6.1.119-1)").
+	Depends string `json:"depends,omitempty"`
 }
 
 // shared holds the tree's lock shared while fn reads it: an update waits
@@ -201,7 +204,7 @@ func (t *Tree) joinBinaries(pkg, show, madison string) []BinaryPkg {
 			continue
 		}
 		seen[k] = true
-		b := BinaryPkg{Package: pkg, Version: s.Version, Architecture: s.Architecture, Source: s.Source,
+		b := BinaryPkg{Package: pkg, Version: s.Version, Architecture: s.Architecture, Source: s.Source, Depends: s.Depends,
 			File: File{Name: path.Base(s.Filename), SHA256: s.SHA256, Size: s.Size}}
 		w := at[k]
 		if w == nil && s.Architecture == "all" {

@@ -58,7 +58,8 @@ type Run struct {
 	// Release says what the release step makes.
 	Release ReleaseOptions
 	// Want are the pkg-config modules (or recipe names) the libraries
-	// must provide (nil: what QEMU's Windows build needs).
+	// must provide (nil: what QEMU's Windows build and the profile's
+	// features need, see want).
 	Want []string
 
 	out     io.Writer
@@ -79,6 +80,10 @@ type Run struct {
 	SmokeHit  bool // the archive passed the same smoke test before; nothing ran now
 	Outputs   release.Outputs
 	Done      []string // steps finished, in the order they finished
+
+	// Targets are QEMU_TARGETS checked against the prepared tree ("all"
+	// resolved): what the build, the firmware and the archive are for.
+	Targets []string
 
 	// FirmwarePackages are where the firmware the stage lacks comes from:
 	// Debian binary packages of the QEMU source's own suite (seabios,

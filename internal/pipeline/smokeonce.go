@@ -17,7 +17,17 @@ func smokeOptions(ctx context.Context, c config.Config, archive string, log func
 	if err != nil {
 		return smoke.Options{}, err
 	}
-	return smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}}, nil
+	o := smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}}
+	// The aarch64 boot needs an arm64 kernel, fetched only for an archive
+	// with the aarch64 emulator.
+	if has, err := archiveHas(archive, "qemu-system-aarch64.exe"); err != nil {
+		return o, err
+	} else if has {
+		if o.AArch64Kernel, err = aarch64Kernel(ctx, c, log); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // smokeOnce smoke-tests the archive this run made, unless the same

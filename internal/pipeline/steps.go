@@ -15,6 +15,7 @@ import (
 	"qemupack/internal/deps"
 	"qemupack/internal/host"
 	"qemupack/internal/pick"
+	"qemupack/internal/profile"
 	"qemupack/internal/qemusrc"
 	"qemupack/internal/release"
 	"qemupack/internal/sbom"
@@ -90,15 +91,68 @@ func sources(ctx context.Context, r *Run) error {
 	r.Source = tree
 	r.hold(tree.Entry)
 	r.Say("sources: qemu %s ready (%s)", tree.Version, tree.Origin)
+	// The targets, checked against the tree ("all": every system
+	// emulator it offers), before anything is built for them.
+	if r.Targets, err = xbuild.CheckTargets(tree.Dir, r.Config.Targets); err != nil {
+		return err
+	}
+	if err := bundle.CheckTargets(r.Targets); err != nil {
+		return fmt.Errorf("%s=%s: %w", config.EnvTargets, strings.Join(r.Config.Targets, ","), err)
+	}
 	// What the tree's build needs from Debian's archive besides the tree:
 	// python packages its configure asks for, firmware its repack lacks.
 	if r.PythonPackages, err = r.pythonPackages(ctx, tree, r.buildPython()); err != nil {
 		return err
 	}
-	if r.FirmwarePackages, err = r.firmwarePackages(ctx, tree, r.Config.Targets); err != nil {
+	if r.FirmwarePackages, err = r.firmwarePackages(ctx, tree, r.Targets); err != nil {
 		return err
 	}
 	return nil
+}
+
+// profile is the profile the settings name (the default when a Config
+// was made by hand without one).
+func (r *Run) profile() (profile.Profile, error) {
+	name := r.Config.Profile
+	if name == "" {
+		name = profile.Default
+	}
+	p, err := profile.Lookup(name)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", config.EnvProfile, err)
+	}
+	return p, nil
+}
+
+// want is what the deps step builds: Run.Want when set, else QEMU's own
+// modules and those of the profile's library features
+// (deps.DeskFeatures).
+func (r *Run) want() ([]string, error) {
+	if r.Want != nil {
+		return r.Want, nil
+	}
+	p, err := r.profile()
+	if err != nil {
+		return nil, err
+	}
+	libs, err := p.Libraries()
+	if err != nil {
+		return nil, err
+	}
+	mods, unknown := deps.FeatureModules(libs...)
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("profile %s: no library of deps.DeskFeatures is QEMU's %s option", p.Name, strings.Join(unknown, ", "))
+	}
+	return append(append([]string{}, deps.QEMUModules...), mods...), nil
+}
+
+// targets are the checked targets (Run.Targets), or the settings' own
+// when the sources step did not run (xbuild checks them itself).
+func (r *Run) targets() []string {
+	if len(r.Targets) > 0 {
+		return r.Targets
+	}
+	return r.Config.Targets
 }
 
 // buildPython is the interpreter the build runs QEMU's configure with: the
@@ -121,7 +175,9 @@ func buildDeps(ctx context.Context, r *Run) error {
 		return err
 	}
 	o.HostMin = r.Pick.HostMin() // a host library where pick found it enough
-	o.Want = r.Want
+	if o.Want, err = r.want(); err != nil {
+		return err
+	}
 	o.Cache = r.Cache
 	if t := r.Pick.DebianTree(); t != nil {
 		o.Fetcher.Debian = t.DownloadSourceFile // recipes' debian_package tarballs
@@ -141,12 +197,21 @@ func buildDeps(ctx context.Context, r *Run) error {
 
 func build(ctx context.Context, r *Run) error {
 	c := r.Config
+	prof, err := r.profile()
+	if err != nil {
+		return err
+	}
+	promised, err := prof.All() // xbuild keeps those that apply to the targets
+	if err != nil {
+		return err
+	}
 	o := xbuild.Options{
 		Tree:         r.Source,
 		CacheDir:     c.CacheDir,
 		Cache:        r.Cache,
 		CrossPrefix:  c.CrossPrefix,
-		Targets:      c.Targets,
+		Targets:      r.targets(),
+		Promised:     promised,
 		DepsPrefixes: []string{r.Deps.Dir},
 		Sysroots:     r.Host.ExistingSysroots(),
 		Jobs:         c.Jobs,
@@ -194,11 +259,13 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	for _, t := range b.BuildTools {
 		notes = append(notes, "with "+hideCache(t, c.CacheDir))
 	}
+	has, lacks := profile.Offers(b.Features, b.Targets)
 	// Firmware the stage lacks comes from Debian's packages of the QEMU
 	// source's own suite, never from what the host happens to have.
 	return bundle.Input{
 		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
+		Features: has, Lacks: lacks,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
 		Cache: r.Cache, Log: r.Line, Strip: &bundle.Stripper{Objcopy: c.CrossPrefix + "objcopy"},
 	}, nil

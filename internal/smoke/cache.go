@@ -23,7 +23,7 @@ const Kind = "smoke"
 // ChecksVersion names the checks Smoke runs and how: part of every cached
 // result's key, so a change to the checks (or to what they accept) runs
 // them again on archives that passed the old ones. Change it with them.
-const ChecksVersion = "smoke-checks-1: unpack (names, links), build-machine paths and PE link times, -version, -machine help, -L help, qemu-img --version, TCG kernel boot to \"Linux version\""
+const ChecksVersion = "smoke-checks-2: unpack (names, links), build-machine paths and PE link times, -version, -machine help, -L help, qemu-img --version, qemu-ga --version, TCG kernel boot to \"Linux version\", aarch64 -M virt -cpu max kernel boot"
 
 // reportName is the passed smoke's record inside its entry.
 const reportName = "smoke-report.json"
@@ -104,6 +104,11 @@ func Once(ctx context.Context, cache *stepcache.Cache, o Options, archiveSHA256 
 		}
 	} else {
 		in.Add("kernel", "none")
+	}
+	if o.AArch64Kernel != "" {
+		if err := in.AddFile("aarch64-kernel", o.AArch64Kernel); err != nil {
+			return nil, false, nil, fmt.Errorf("smoke: %w", err)
+		}
 	}
 	name := strings.TrimSuffix(filepath.Base(o.Archive), ".zip")
 	e, err = cache.Do(ctx, Kind, name, in, stepcache.Options{Check: func(dir string) error {

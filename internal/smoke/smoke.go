@@ -186,6 +186,10 @@ type Options struct {
 	// BuildFolders are the build machine's folders (checkout, cache) no
 	// file of the archive may name (see CheckBuildMachine); nil skips it.
 	BuildFolders []string
+	// AArch64Kernel is an arm64 vmlinuz for the aarch64 boot check, run
+	// when the archive has qemu-system-aarch64.exe ("" = skip that boot:
+	// the report says so).
+	AArch64Kernel string
 }
 
 // Step is one check that passed.
@@ -354,9 +358,11 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 	if err := check("qemu-img --version", img, []string{"--version"}, contains("qemu-img version")); err != nil {
 		return rep, err
 	}
-	if o.Kernel == "" {
-		rep.Steps = append(rep.Steps, Step{Name: "boot", Note: "skipped: no kernel given"})
-		return rep, nil
+	// The guest agent (desk builds): it must start and know its version.
+	if ga := filepath.Join(top, "qemu-ga.exe"); fileExists(ga) {
+		if err := check("qemu-ga --version", ga, []string{"--version"}, contains("QEMU Guest Agent "+o.Version)); err != nil {
+			return rep, err
+		}
 	}
 	sys := ""
 	for _, e := range consoleExes {
@@ -365,22 +371,49 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 			break
 		}
 	}
-	if sys == "" {
+	switch {
+	case o.Kernel == "":
+		rep.Steps = append(rep.Steps, Step{Name: "boot", Note: "skipped: no kernel given"})
+	case sys == "":
 		rep.Steps = append(rep.Steps, Step{Name: "boot", Note: "skipped: no x86 system emulator in the archive"})
-		return rep, nil
+	default:
+		if err := bootCheck(ctx, r, rep, o, cwd, "boot", sys, o.Kernel, BootArgs); err != nil {
+			return rep, err
+		}
 	}
+	if arm := filepath.Join(top, "qemu-system-aarch64.exe"); fileExists(arm) {
+		if o.AArch64Kernel == "" {
+			rep.Steps = append(rep.Steps, Step{Name: "aarch64 boot", Note: "skipped: no arm64 kernel given"})
+			return rep, nil
+		}
+		if err := bootCheck(ctx, r, rep, o, cwd, "aarch64 boot", arm, o.AArch64Kernel, AArch64BootArgs); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// bootCheck boots kernel with exe and args(kernel) until the serial
+// console prints "Linux version".
+func bootCheck(ctx context.Context, r *Runner, rep *Report, o Options, cwd, name, exe, kernel string, args func(string) []string) error {
 	// The kernel is copied beside the work folder and named relatively, so
 	// no host path has to be understood by the Windows program.
-	kb, err := os.ReadFile(o.Kernel)
+	kb, err := os.ReadFile(kernel)
 	if err != nil {
-		return rep, fmt.Errorf("smoke: kernel: %w", err)
+		return fmt.Errorf("smoke: %s: kernel: %w", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(cwd, "vmlinuz"), kb, 0o644); err != nil {
-		return rep, fmt.Errorf("smoke: %w", err)
+	local := "vmlinuz-" + strings.ReplaceAll(name, " ", "-")
+	if err := os.WriteFile(filepath.Join(cwd, local), kb, 0o644); err != nil {
+		return fmt.Errorf("smoke: %w", err)
 	}
 	t := time.Now()
 	seen := ""
-	out, err := r.Command(ctx, "boot", cwd, sys, BootArgs("vmlinuz"), o.Timeout, func(l string) bool {
+	out, err := r.Command(ctx, name, cwd, exe, args(local), o.Timeout, func(l string) bool {
 		if i := strings.Index(l, "Linux version"); i >= 0 && seen == "" {
 			seen = strings.TrimSpace(l[i:])
 			return true
@@ -391,14 +424,24 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		if err == nil {
 			err = errors.New("QEMU ended")
 		}
-		return rep, fmt.Errorf("smoke: boot: no \"Linux version\" on the serial console within %s (%v); output:\n%s", o.Timeout, err, tail(out, 30))
+		return fmt.Errorf("smoke: %s: no \"Linux version\" on the serial console within %s (%v); output:\n%s", name, o.Timeout, err, tail(out, 30))
 	}
 	if len(seen) > 80 {
 		seen = seen[:80] + "…"
 	}
-	rep.Steps = append(rep.Steps, Step{Name: "boot to \"Linux version\"", Took: time.Since(t), Note: seen})
-	o.logf("smoke: boot ok (%s): %s", time.Since(t).Round(100*time.Millisecond), seen)
-	return rep, nil
+	rep.Steps = append(rep.Steps, Step{Name: name + " to \"Linux version\"", Took: time.Since(t), Note: seen})
+	o.logf("smoke: %s ok (%s): %s", name, time.Since(t).Round(100*time.Millisecond), seen)
+	return nil
+}
+
+// AArch64BootArgs is the aarch64 boot: -M virt with the CPU that has
+// every feature TCG emulates, the PL011 serial console on stdio, the
+// default NIC (virtio-net-pci) on a user network that reaches nothing, and
+// the kernel's panic ending QEMU.
+func AArch64BootArgs(kernel string) []string {
+	return []string{"-M", "virt", "-cpu", "max", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot",
+		"-nic", "user,restrict=on",
+		"-kernel", kernel, "-append", "console=ttyAMA0 panic=-1"}
 }
 
 // BootArgs is the headless boot: TCG, the serial console on stdio, the

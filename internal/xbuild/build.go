@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"qemupack/internal/config"
+	"qemupack/internal/profile"
 	"qemupack/internal/qemusrc"
 	"qemupack/internal/run"
 	"qemupack/internal/stepcache"
@@ -51,6 +53,12 @@ type Options struct {
 	// host has: meson >= 1.5 for QEMU 10 from a +ds tree (see pydeps.go).
 	// The pipeline fills it; a tree that needs nothing from it ignores it.
 	PythonPackages []PythonPackage
+
+	// Promised are the features the profile promises (profile.Profile.For
+	// the targets): their configure options go on the line, and a build
+	// whose configure left one off stops before ninja runs, naming it.
+	// None: the lean headless line, nothing checked.
+	Promised []profile.Feature
 }
 
 // Result is the staged build, for the bundle step.
@@ -66,12 +74,19 @@ type Result struct {
 	// python packages on PYTHONPATH, option ROMs made with the host's gcc.
 	BuildTools []string `json:"build_tools,omitempty"`
 	// LicenseFiles maps a name to a licence file of the source tree.
-	LicenseFiles  map[string]string  `json:"license_files"`
-	ConfigureArgs []string           `json:"configure_args"`
-	Key           string             `json:"key"`
-	Steps         int                `json:"ninja_steps"`
-	Times         map[string]float64 `json:"seconds"` // configure, ninja, install
-	Log           string             `json:"log_dir"`
+	LicenseFiles  map[string]string `json:"license_files"`
+	ConfigureArgs []string          `json:"configure_args"`
+	// Configured is what configure really turned on, read from the build
+	// folder (see Configured); nil in records made before qemupack read
+	// it. Features are the names of every profile.Features entry it has,
+	// promised or not; Promised those the profile promised.
+	Configured *Configured        `json:"configured,omitempty"`
+	Features   []string           `json:"features,omitempty"`
+	Promised   []string           `json:"promised,omitempty"`
+	Key        string             `json:"key"`
+	Steps      int                `json:"ninja_steps"`
+	Times      map[string]float64 `json:"seconds"` // configure, ninja, install
+	Log        string             `json:"log_dir"`
 
 	// Entry is the step cache entry holding the stage, held until released
 	// (the pipeline releases it when its run ends).
@@ -151,6 +166,12 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	var promised []profile.Feature
+	for _, f := range o.Promised {
+		if f.Applies(targets) {
+			promised = append(promised, f)
+		}
+	}
 	roms := o.Host != HostCygwin && NeedsOptionROMs(o.Tree.Dir, targets)
 	if err := checkTools(o, venv, roms); err != nil {
 		return Result{}, err
@@ -158,6 +179,14 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	known, err := KnownOptions(o.Tree.Dir)
 	if err != nil {
 		return Result{}, err
+	}
+	for _, f := range promised {
+		for _, opt := range f.Configure {
+			if !known[optionName(opt)] {
+				return Result{}, fmt.Errorf("build: qemu %s's configure has no %s, which the profile's feature %s (%s) needs; use a newer QEMU (QEMU_VERSION) or %s=%s",
+					o.Tree.Version, optionName(opt), f.Name, f.Title, config.EnvProfile, profile.Headless)
+			}
+		}
 	}
 	sysroots := o.Sysroots
 	if len(sysroots) == 0 {
@@ -175,6 +204,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 		PkgConfigLibDirs: existing(pcDirs), DepsPrefixes: o.DepsPrefixes, Known: known, Jobs: o.Jobs,
 		PathPrepend: pythonDirs(o), Bash: o.Bash, ToPosix: o.ToPosix,
 		NoBlobs: len(MissingBlobs(o.Tree.Dir)) > 0,
+		Enable:  profile.Configure(promised),
 	}
 	var tools []string // what the build brings beyond the host, for the record and the key
 	if venv && o.Host != HostCygwin {
@@ -213,7 +243,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	var r Result
 	e, err := cache.Do(ctx, Kind, name, in, stepcache.Options{Check: checkStage, Resumable: true}, func(ctx context.Context, tmp, final, work string) error {
 		var err error
-		r, err = o.make(ctx, plan, known, targets, roms, tools, tmp, final, work, logs)
+		r, err = o.make(ctx, plan, known, targets, roms, tools, promised, tmp, final, work, logs)
 		return err
 	})
 	if err != nil {
@@ -226,6 +256,18 @@ func Build(ctx context.Context, o Options) (Result, error) {
 	if e.Hit {
 		o.say("qemu %s (%s): up to date in %s", r.Version, strings.Join(r.Targets, ","), r.StageDir)
 	}
+	// The record's configure result, judged by the current feature table
+	// (a cached build too).
+	if r.Configured != nil {
+		r.Features, _ = r.Configured.Has(profile.Features, r.Targets)
+		if err := r.Configured.CheckPromised(promised, r.Targets, filepath.Join(r.Log, "configure.log")); err != nil {
+			e.Release()
+			return Result{}, fmt.Errorf("build qemu %s: %w", r.Version, err)
+		}
+	} else if len(promised) > 0 {
+		o.say("build: the cached build of qemu %s was made before qemupack recorded what configure turned on; its features are not listed", r.Version)
+	}
+	r.Promised = profile.FeatureNames(promised)
 	r.Key, r.Entry = e.Key, e
 	return r, nil
 }
@@ -234,7 +276,7 @@ func Build(ctx context.Context, o Options) (Result, error) {
 // the entry's lock held): the build folder is work/build, kept when the
 // build is interrupted so ninja resumes it; the installed tree goes to
 // tmp/stage (final/stage once renamed) with result.json beside it.
-func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, targets []string, roms bool, tools []string, tmp, final, work, logs string) (Result, error) {
+func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, targets []string, roms bool, tools []string, promised []profile.Feature, tmp, final, work, logs string) (Result, error) {
 	plan.BuildDir = filepath.Join(work, "build")
 	conf, err := ConfigureCommand(plan)
 	if err != nil {
@@ -242,11 +284,11 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 	}
 	times := map[string]float64{}
 
-	if _, skipped, _ := ConfigureOptions(known); len(skipped) > 0 {
+	if _, skipped, _ := ConfigureOptions(known, plan.Enable...); len(skipped) > 0 {
 		o.say("configure: this QEMU has no %s; left out", strings.Join(skipped, " "))
 	}
-	configured := filepath.Join(plan.BuildDir, ".qemupack-configured")
-	if _, err := os.Stat(configured); err != nil {
+	stamp := configuredStamp(plan.BuildDir)
+	if _, err := os.Stat(stamp); err != nil {
 		// A build folder without the stamp is from an interrupted configure.
 		if err := os.RemoveAll(plan.BuildDir); err != nil {
 			return Result{}, fmt.Errorf("build: %w", err)
@@ -261,7 +303,7 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 		}
 		times["configure"] = time.Since(t0).Seconds()
 		o.say("configure: done in %.1f s", times["configure"])
-		if err := os.WriteFile(configured, []byte(strings.Join(conf.Args, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(stamp, []byte(strings.Join(conf.Args, "\n")+"\n"), 0o644); err != nil {
 			return Result{}, fmt.Errorf("build: %w", err)
 		}
 	} else {
@@ -279,6 +321,21 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 	plan.NinjaTargets, err = ShippedTargets([]byte(js), plan.posix(plan.BuildDir))
 	if err != nil {
 		return Result{}, err
+	}
+	// What configure really turned on, before ninja spends its time: a
+	// promised feature it left off stops the build here.
+	configured, err := ReadConfigured(plan.BuildDir, targets, plan.NinjaTargets)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := configured.CheckPromised(promised, targets, filepath.Join(logs, "configure.log")); err != nil {
+		// Configure again next time (the options or the libraries
+		// will have changed), not resume this build.
+		os.Remove(configuredStamp(plan.BuildDir))
+		return Result{}, fmt.Errorf("configure qemu %s: %w", o.Tree.Version, err)
+	}
+	if len(promised) > 0 {
+		o.say("configure: the build has every promised feature: %s", strings.Join(profile.FeatureNames(promised), ", "))
 	}
 	nj, err := NinjaCommand(plan)
 	if err != nil {
@@ -337,12 +394,17 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
 		ConfigureArgs: conf.Args, Steps: prog.Tot, Times: times, Log: logs,
-		BuildTools: tools,
+		BuildTools: tools, Configured: &configured,
 	}
 	if err := saveResult(tmp, r); err != nil {
 		return Result{}, err
 	}
 	return r, nil
+}
+
+// configuredStamp marks a build folder whose configure finished.
+func configuredStamp(buildDir string) string {
+	return filepath.Join(buildDir, ".qemupack-configured")
 }
 
 func runCmd(ctx context.Context, c Command, log string, line func(string), tail int) error {

@@ -61,7 +61,10 @@ type Plan struct {
 	// Known is the set of configure options the tree understands (see
 	// KnownOptions); options it lacks are left out, not passed.
 	Known map[string]bool
-	Jobs  int
+	// Enable are the options the profile's features turn on
+	// (profile.Configure); none gives the lean headless line.
+	Enable []string
+	Jobs   int
 	// NinjaTargets are the build files to make (see ShippedTargets).
 	NinjaTargets []string
 	DestDir      string // meson install --destdir
@@ -132,28 +135,64 @@ func KnownOptions(srcDir string) (map[string]bool, error) {
 
 // ConfigureOptions returns the feature options for the tree (sorted), and
 // the headless choices it had to leave out because the tree lacks them.
-// A required option the tree lacks is an error.
-func ConfigureOptions(known map[string]bool) (opts, skipped []string, err error) {
-	for _, o := range mustOn {
-		name := o
-		if i := strings.Index(o, "="); i >= 0 {
-			name = o[:i+1]
+// enable are the options a profile's features turn on (profile.Configure):
+// each replaces headlessOff's --disable- of the same name, and the tree
+// must know it. With none, the line is the lean headless build's. A
+// required option the tree lacks is an error.
+func ConfigureOptions(known map[string]bool, enable ...string) (opts, skipped []string, err error) {
+	seen := map[string]bool{}
+	on := map[string]bool{}
+	add := func(o string) {
+		if !seen[o] {
+			seen[o] = true
+			opts = append(opts, o)
 		}
+	}
+	for _, o := range mustOn {
+		name := optionName(o)
 		if !known[name] {
 			return nil, nil, fmt.Errorf("this QEMU's configure has no %s option, which a headless build with slirp and VNC needs", name)
 		}
-		opts = append(opts, o)
+		add(o)
+	}
+	var lacking []string
+	for _, o := range enable {
+		name := optionName(o)
+		if !strings.HasPrefix(name, "--enable-") {
+			return nil, nil, fmt.Errorf("configure: %q is not an --enable- option", o)
+		}
+		if !known[name] {
+			lacking = append(lacking, name)
+			continue
+		}
+		on[strings.TrimSuffix(strings.TrimPrefix(name, "--enable-"), "=")] = true
+		add(o)
+	}
+	if len(lacking) > 0 {
+		return nil, nil, fmt.Errorf("this QEMU's configure has no %s: the profile's features need them (use a newer QEMU, or QEMUPACK_PROFILE=headless)", strings.Join(lacking, ", "))
 	}
 	for _, f := range headlessOff {
+		if on[f] {
+			continue
+		}
 		o := "--disable-" + f
 		if known[o] {
-			opts = append(opts, o)
+			add(o)
 		} else {
 			skipped = append(skipped, o)
 		}
 	}
 	sort.Strings(opts)
 	return opts, skipped, nil
+}
+
+// optionName is the option without its value: --enable-fdt= for
+// --enable-fdt=system (as KnownOptions lists it).
+func optionName(o string) string {
+	if i := strings.Index(o, "="); i >= 0 {
+		return o[:i+1]
+	}
+	return o
 }
 
 func (p Plan) posix(native string) string {
@@ -208,7 +247,7 @@ func ConfigureCommand(p Plan) (Command, error) {
 	if len(p.Targets) == 0 {
 		return Command{}, fmt.Errorf("configure: no targets")
 	}
-	opts, _, err := ConfigureOptions(p.Known)
+	opts, _, err := ConfigureOptions(p.Known, p.Enable...)
 	if err != nil {
 		return Command{}, err
 	}

@@ -26,13 +26,21 @@ func ValidTargets(srcDir string) ([]string, error) {
 	return out, nil
 }
 
+// AllTargets is the QEMU_TARGETS word for every system emulator the tree
+// offers.
+const AllTargets = "all"
+
 // CheckTargets checks every wanted target against the tree's list and
-// returns them sorted and without duplicates. An unknown target is an
+// returns them sorted and without duplicates; "all" alone is every
+// system emulator the tree offers (ValidTargets). An unknown target is an
 // error listing the valid ones.
 func CheckTargets(srcDir string, wanted []string) ([]string, error) {
 	valid, err := ValidTargets(srcDir)
 	if err != nil {
 		return nil, err
+	}
+	if len(wanted) == 1 && wanted[0] == AllTargets {
+		return valid, nil
 	}
 	return checkAgainst(valid, wanted)
 }
