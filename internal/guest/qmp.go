@@ -107,5 +107,9 @@ func (q *QMP) Status() (string, error) {
 	return st.Status, nil
 }
 
+// SetDeadline bounds the connection's reads and writes from now on (the
+// dial's context deadline holds until then).
+func (q *QMP) SetDeadline(t time.Time) error { return q.conn.SetDeadline(t) }
+
 // Close ends the connection.
 func (q *QMP) Close() error { return q.conn.Close() }

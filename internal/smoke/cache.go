@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -91,6 +92,12 @@ func Once(ctx context.Context, cache *stepcache.Cache, o Options, archiveSHA256 
 	in.Add("runtime", rt)
 	in.Add("version", o.Version)
 	in.AddList("build-folders", o.BuildFolders)
+	// The features choose the desk checks: a desk archive smoked as
+	// headless has not passed the desk checks.
+	feats := append([]string{}, o.Features...)
+	sort.Strings(feats)
+	in.AddList("features", feats)
+	in.Add("desk-checks", DeskChecksVersion)
 	if o.Kernel != "" {
 		if err := in.AddFile("kernel", o.Kernel); err != nil {
 			return nil, false, nil, fmt.Errorf("smoke: %w", err)
@@ -109,9 +116,21 @@ func Once(ctx context.Context, cache *stepcache.Cache, o Options, archiveSHA256 
 		return err
 	}}, func(ctx context.Context, tmp, final, work string) error {
 		o.Work = work
+		// The desk checks' screenshots stay in the entry beside the
+		// record, as the proof of what was seen.
+		tmpArt := ""
+		if o.Artefacts == "" && wantsDesk(o.Features) {
+			tmpArt = filepath.Join(tmp, "artefacts")
+			o.Artefacts = tmpArt
+		}
 		r, err := Smoke(ctx, o)
 		if err != nil {
 			return err
+		}
+		if tmpArt != "" {
+			for i := range r.Steps {
+				r.Steps[i].Note = strings.ReplaceAll(r.Steps[i].Note, tmpArt, filepath.Join(final, "artefacts"))
+			}
 		}
 		data, err := json.MarshalIndent(Passed{Archive: filepath.Base(o.Archive), SHA256: archiveSHA256, When: time.Now().UTC(), Report: r}, "", "  ")
 		if err != nil {

@@ -91,6 +91,18 @@ func TestSmokeOnce(t *testing.T) {
 		t.Fatalf("other checks: hit=%v err=%v", hit, err)
 	}
 	e.Release()
+	// Another feature list is another set of checks (the desk checks
+	// follow it), in any order the same.
+	o.Features = []string{"vnc", "slirp"}
+	if _, hit, e, err = Once(ctx, cache, o, ""); err != nil || hit {
+		t.Fatalf("other features: hit=%v err=%v", hit, err)
+	}
+	e.Release()
+	o.Features = []string{"slirp", "vnc"}
+	if _, hit, e, err = Once(ctx, cache, o, ""); err != nil || !hit {
+		t.Fatalf("the same features in another order: hit=%v err=%v", hit, err)
+	}
+	e.Release()
 
 	// A failing archive fails every time: nothing is kept for it.
 	bad := Options{Archive: fakeArchive(t, true)}

@@ -174,7 +174,15 @@ type Options struct {
 	Kernel  string // vmlinuz for the boot check ("" = skip the boot: the report says so)
 	Version string // expected in -version output ("" = not checked)
 	Timeout time.Duration
-	Log     func(string)
+	// Features are what the archive offers, by the profile's names
+	// (internal/profile): the desk checks run for those they know
+	// (DeskFeatures: a window, VNC with a password, zstd, curl, USB).
+	// None of them (a headless archive, nil): the checks above only.
+	Features []string
+	// Artefacts is where the desk checks keep their screenshots ("" =
+	// Work/artefacts, gone with a temporary Work).
+	Artefacts string
+	Log       func(string)
 	// BuildFolders are the build machine's folders (checkout, cache) no
 	// file of the archive may name (see CheckBuildMachine); nil skips it.
 	BuildFolders []string
@@ -254,6 +262,15 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer r.Close()
+	// The window checks' X display, before the prefix is made (wine
+	// binds a prefix to the display its first program saw).
+	disp, err := startDeskDisplay(ctx, o.Features, work, r)
+	if err != nil {
+		return nil, err
+	}
+	if disp != nil {
+		defer disp.Close()
+	}
 	// Programs run from the work folder, not their own, so only the
 	// application-folder rule can find their DLLs.
 	cwd := work
@@ -334,6 +351,9 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		}); err != nil {
 			return rep, err
 		}
+	}
+	if err := runDesk(ctx, o, r, disp, rep, cwd, top, img); err != nil {
+		return rep, err
 	}
 	if err := check("qemu-img --version", img, []string{"--version"}, contains("qemu-img version")); err != nil {
 		return rep, err
