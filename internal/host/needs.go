@@ -71,6 +71,10 @@ func (n Need) What() string {
 var Needs = []Need{
 	{Job: JobSmoke, Program: "wine", Unix: true, Package: map[Family]string{Debian: "wine wine64", Fedora: "wine"},
 		Why: "runs the archive's programs with nothing else installed"},
+	{Job: JobSmoke, Program: "Xvfb", Unix: true, Package: map[Family]string{Debian: "xvfb", Fedora: "xorg-x11-server-Xvfb"},
+		Why: "the screen the desk archive's window checks look at (SDL window, VNC framebuffer)"},
+	{Job: JobSmoke, Program: "xwininfo", Unix: true, Package: map[Family]string{Debian: "x11-utils", Fedora: "xwininfo"},
+		Why: "lists the windows the desk archive's QEMU opens"},
 
 	{Job: JobRelease, Program: "makensis", Package: map[Family]string{Debian: "nsis", Fedora: "mingw32-nsis"},
 		Why: "builds the Windows installer"},

@@ -64,7 +64,14 @@ func TestNeedsOnlyAskedJobsCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Missing) != 1 || r.Missing[0].What != "wine" || r.Missing[0].Job != host.JobSmoke {
+	var what []string
+	for _, m := range r.Missing {
+		if m.Job != host.JobSmoke {
+			t.Errorf("bundle's missing %s is for %s, not the smoke", m.What, m.Job)
+		}
+		what = append(what, m.What)
+	}
+	if strings.Join(what, " ") != "wine Xvfb xwininfo" {
 		t.Fatalf("bundle's missing: %+v", r.Missing)
 	}
 	pkgs, err := host.Setup(context.Background(), r)
@@ -73,7 +80,7 @@ func TestNeedsOnlyAskedJobsCount(t *testing.T) {
 	}
 	data, _ := os.ReadFile(log)
 	// Two packages for one need: separate arguments to apt-get.
-	if strings.Join(pkgs, ",") != "wine,wine64" || strings.TrimSpace(string(data)) != "install -y -q --no-install-recommends wine wine64" {
+	if strings.Join(pkgs, ",") != "wine,wine64,xvfb,x11-utils" || strings.TrimSpace(string(data)) != "install -y -q --no-install-recommends wine wine64 xvfb x11-utils" {
 		t.Errorf("installed %q; apt-get saw %q", pkgs, data)
 	}
 }
@@ -117,10 +124,10 @@ func TestSetupDeclined(t *testing.T) {
 	}
 	_, err = host.Setup(context.Background(), r)
 	var need *host.NeedInstall
-	if !errors.As(err, &need) || need.Command != "apt-get install -y wine wine64" {
+	if !errors.As(err, &need) || need.Command != "apt-get install -y wine wine64 xvfb x11-utils" {
 		t.Fatalf("want the command back, got %v", err)
 	}
-	for _, s := range []string{"QEMUPACK_SETUP=no", "apt-get install -y wine wine64", "QEMUPACK_SMOKE=skip"} {
+	for _, s := range []string{"QEMUPACK_SETUP=no", "apt-get install -y wine wine64 xvfb x11-utils", "QEMUPACK_SMOKE=skip"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error lacks %q: %v", s, err)
 		}
@@ -131,7 +138,7 @@ func TestSetupDeclined(t *testing.T) {
 	// Not root: the same, with sudo.
 	opts.IsRoot = func() bool { return false }
 	r, _ = host.Probe(context.Background(), cfgFor(t, h), opts)
-	if _, err := host.Setup(context.Background(), r); !errors.As(err, &need) || need.Command != "sudo apt-get install -y wine wine64" {
+	if _, err := host.Setup(context.Background(), r); !errors.As(err, &need) || need.Command != "sudo apt-get install -y wine wine64 xvfb x11-utils" {
 		t.Errorf("not root: %v", err)
 	}
 }

@@ -18,6 +18,10 @@ func smokeOptions(ctx context.Context, c config.Config, archive string, log func
 		return smoke.Options{}, err
 	}
 	o := smoke.Options{Archive: archive, Kernel: kernel, Log: log, BuildFolders: []string{c.Root, c.CacheDir}}
+	// The desk checks of what the archive says it has (README.txt).
+	if o.Features, err = archiveFeatures(archive); err != nil {
+		return o, err
+	}
 	// The aarch64 boot needs an arm64 kernel, fetched only for an archive
 	// with the aarch64 emulator.
 	if has, err := archiveHas(archive, "qemu-system-aarch64.exe"); err != nil {

@@ -111,7 +111,7 @@ var Features = []Feature{
 		Configure: []string{"--enable-libusb"}, Library: "libusb", Checks: []Check{{HostMacro, "CONFIG_USB_LIBUSB"}}},
 	{Name: "usb-redir", Title: "USB redirection (-chardev spicevmc/socket with usb-redir)",
 		Configure: []string{"--enable-usb-redir"}, Library: "usb_redir", Checks: []Check{{Dependency, "libusbredirparser-0.5"}}},
-	{Name: "curl", Title: "disk images over HTTP(S) and FTP(S) (curl with Windows' Schannel TLS; unreliable: QEMU's Windows event loop cannot watch curl's sockets, an upstream bug since QEMU 8.0)",
+	{Name: "curl", Title: "disk images over HTTP(S) and FTP(S) (curl with Windows' Schannel TLS; QEMU's curl driver patched so Windows' event loop can watch curl's sockets)",
 		Configure: []string{"--enable-curl"}, Library: "curl", Checks: []Check{{HostMacro, "CONFIG_CURL"}}},
 	{Name: "libssh", Title: "disk images over SSH (ssh://)",
 		Configure: []string{"--enable-libssh"}, Library: "libssh", Checks: []Check{{HostMacro, "CONFIG_LIBSSH"}}},
