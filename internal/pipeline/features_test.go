@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"qemupack/internal/bundle"
+	"qemupack/internal/config"
 	"qemupack/internal/profile"
+	"qemupack/internal/xbuild"
 )
 
 func writeZip(t *testing.T, files map[string]string) string {
@@ -55,5 +58,19 @@ func TestArchiveFeatures(t *testing.T) {
 	got, err = archiveFeatures(writeZip(t, map[string]string{"qemu/README.txt": "QEMU 7.2\r\n"}))
 	if err != nil || len(got) != 0 {
 		t.Errorf("an archive without the list: %q, %v", got, err)
+	}
+}
+
+// A headless archive is named apart from the desk one of the same build
+// version, so both can sit in one dist/.
+func TestArchiveVersionNamesTheProfile(t *testing.T) {
+	for profileName, want := range map[string]string{"": "10.2.2-debian", "desk": "10.2.2-debian", "headless": "10.2.2-debian-headless"} {
+		r := &Run{Config: config.Config{Profile: profileName}, Build: xbuild.Result{Version: "10.2.2", Flavor: "debian"}}
+		if got := r.archiveVersion(); got != want {
+			t.Errorf("profile %q: archive version %q, want %q", profileName, got, want)
+		}
+		if got := bundle.Name(r.archiveVersion()); !strings.HasPrefix(got, "qemu-"+want) {
+			t.Errorf("profile %q: archive folder %q", profileName, got)
+		}
 	}
 }

@@ -155,6 +155,19 @@ func (r *Run) targets() []string {
 	return r.Config.Targets
 }
 
+// archiveVersion is what the archive, its debug archive and the release
+// are named by: the build's version ("10.2.2-debian"), and "-headless"
+// for a build of the lean profile, so a desk and a headless archive of
+// one release can sit side by side in dist/ (the desk build, the default,
+// keeps the plain name).
+func (r *Run) archiveVersion() string {
+	v := r.Build.FullVersion()
+	if p, err := r.profile(); err == nil && p.Name == profile.Headless {
+		v += "-" + profile.Headless
+	}
+	return v
+}
+
 // buildPython is the interpreter the build runs QEMU's configure with: the
 // host model's choice (PYTHON, else the python the host's meson runs under,
 // never a shim that lacks the distribution's packages).
@@ -263,7 +276,7 @@ func bundleInput(ctx context.Context, r *Run) (bundle.Input, error) {
 	// Firmware the stage lacks comes from Debian's packages of the QEMU
 	// source's own suite, never from what the host happens to have.
 	return bundle.Input{
-		Stage: b.StageDir, Version: b.FullVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
+		Stage: b.StageDir, Version: r.archiveVersion(), Origin: b.SourceOrigin, Targets: b.Targets,
 		Search: search, Firmware: r.FirmwarePackages, Licenses: lic, BuildNotes: notes,
 		Features: has, Lacks: lacks,
 		Time: bundle.EpochTime(c.SourceDateEpoch), DistDir: c.DistDir,
@@ -380,7 +393,7 @@ func releaseFiles(ctx context.Context, r *Run) error {
 		signer.URL = "https://www.qemu.org/"
 	}
 	out, err := release.Make(ctx, release.Inputs{
-		Spec: spec, Version: b.FullVersion(),
+		Spec: spec, Version: r.archiveVersion(),
 		QEMU: qemu, QEMUDirs: []string{b.StageDir}, QEMUFiles: qemuFiles,
 		Owners: owners, SearchDirs: search, Host: deb.Owner,
 		Tool:   sbom.Component{Name: "qemupack", Version: release.ToolVersion(ctx, c.Root), Comment: "files qemupack writes itself (README.txt)"},
