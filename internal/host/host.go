@@ -258,6 +258,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolMake, "make", []string{"--version"}, true, "drives QEMU's build and the autotools recipes"},
 		{ToolPatch, "patch", []string{"--version"}, true, "applies Debian's and our patches to QEMU and the libraries"},
 		{ToolCMake, "cmake", []string{"--version"}, false, "builds the recipes that use CMake (the desk profile's capstone and libssh)"},
+		{ToolMsgfmt, "msgfmt", []string{"--version"}, false, "libgpg-error's install runs it (even with --disable-nls) where the host has no mingw libgcrypt"},
 		{ToolCC, "cc", []string{"--version"}, false, "the build machine's C compiler: QEMU 8+'s meson asks for it; it also makes the x86 option ROMs of Debian's repacks"},
 	}
 	for _, s := range specs {

@@ -15,8 +15,9 @@ const (
 	ToolBison      = "bison"
 	ToolFlex       = "flex"
 	ToolMake       = "make"
-	ToolPatch      = "patch" // applies Debian's and our patches to QEMU and the libraries
-	ToolCMake      = "cmake" // builds the desk profile's CMake recipes (capstone, libssh)
+	ToolPatch      = "patch"  // applies Debian's and our patches to QEMU and the libraries
+	ToolCMake      = "cmake"  // builds the desk profile's CMake recipes (capstone, libssh)
+	ToolMsgfmt     = "msgfmt" // libgpg-error's install runs it, even with --disable-nls
 	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
 	// meson asks for it in a cross build, and it makes the x86 option
 	// ROMs Debian's repacks lack. On Debian it comes with libc6-dev: gcc
@@ -60,16 +61,16 @@ func ToolPackage(f Family, tool, triplet string) string {
 // "-" follows the family's mingw package prefix for the architecture.
 var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
-		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake",
+		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
 	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake",
+		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc", ToolPyTOML: "python3-tomli"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
-		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake",
+		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc-core"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
-		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "-cmake"},
+		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "-cmake", ToolMsgfmt: "gettext"},
 }
 
 // LibraryPackage is the package that puts a library's .pc file into the

@@ -116,6 +116,7 @@ func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("make", "GNU Make 4.3")
 	h.Tool("patch", "GNU patch 2.7.6")
 	h.Tool("cmake", "cmake version 3.25.1")
+	h.Tool("msgfmt", "msgfmt (GNU gettext-tools) 0.21")
 	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 }
 
