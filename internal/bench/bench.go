@@ -23,6 +23,7 @@ import (
 	"qemupack/internal/config"
 	"qemupack/internal/pe"
 	"qemupack/internal/pipeline"
+	"qemupack/internal/stepcache"
 )
 
 // Options say what to measure and where to print.
@@ -193,7 +194,12 @@ func size(ctx context.Context, o Options, r *pipeline.Run) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.Strip, in.Cache, in.DistDir, in.Log = nil, nil, tmp, nil
+	// Unstripped, into a cache of its own: the licence lookups still need
+	// a step cache (they unpack the libraries' source tarballs), and the
+	// main cache must not gain an archive entry of the same name that its
+	// pruning could prefer to the real one.
+	in.Strip, in.DistDir, in.Log = nil, tmp, nil
+	in.Cache = &stepcache.Cache{Root: filepath.Join(tmp, "cache")}
 	plain, err := bundle.Bundle(ctx, in)
 	if err != nil {
 		return nil, err
