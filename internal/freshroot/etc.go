@@ -347,7 +347,7 @@ func ReadOwned(root string, pkgs []Package) (map[string]bool, error) {
 var maintainerScripts = []string{"preinst", "postinst", "config", "triggers"}
 
 // ReadScripts returns the text of the maintainer scripts of pkgs in a
-// root's dpkg database.
+// root's dpkg database, and of the tmpfiles.d configurations they apply.
 func ReadScripts(root string, pkgs []Package) string {
 	var b strings.Builder
 	info := filepath.Join(root, "var", "lib", "dpkg", "info")
@@ -357,6 +357,22 @@ func ReadScripts(root string, pkgs []Package) string {
 				if data, err := os.ReadFile(filepath.Join(info, base+"."+s)); err == nil {
 					b.Write(data)
 					b.WriteByte('\n')
+				}
+			}
+			// The tmpfiles.d configurations a package ships are applied
+			// by its postinst (systemd-tmpfiles --create): systemd's
+			// debian.conf makes /etc/mtab that way, without naming it in
+			// the script itself.
+			list, err := os.ReadFile(filepath.Join(info, base+".list"))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Split(string(list), "\n") {
+				if strings.HasPrefix(f, "/usr/lib/tmpfiles.d/") && strings.HasSuffix(f, ".conf") {
+					if data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f))); err == nil {
+						b.Write(data)
+						b.WriteByte('\n')
+					}
 				}
 			}
 		}

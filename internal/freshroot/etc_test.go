@@ -250,3 +250,29 @@ func TestJudgeByMaintainerScripts(t *testing.T) {
 		t.Errorf("bad %v", bad)
 	}
 }
+
+// A package's tmpfiles.d configuration is applied by its postinst, so
+// what it names (systemd's /etc/mtab) is the package's doing too.
+func TestReadScriptsIncludesTmpfiles(t *testing.T) {
+	root := t.TempDir()
+	info := filepath.Join(root, "var", "lib", "dpkg", "info")
+	conf := filepath.Join(root, "usr", "lib", "tmpfiles.d", "debian.conf")
+	for _, d := range []string{info, filepath.Dir(conf)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(info, "systemd.list"), []byte("/usr\n/usr/lib/tmpfiles.d/debian.conf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("L+ /etc/mtab - - - - ../proc/self/mounts\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scripts := ReadScripts(root, []Package{{Name: "systemd", Arch: "amd64"}})
+	if !namedIn(scripts, "/etc/mtab") {
+		t.Errorf("/etc/mtab not explained by systemd's tmpfiles.d: %q", scripts)
+	}
+	if ReadScripts(root, []Package{{Name: "other", Arch: "amd64"}}) != "" {
+		t.Error("another package's scripts name systemd's tmpfiles")
+	}
+}

@@ -178,7 +178,7 @@ func TestProbeStandsInForCygwin(t *testing.T) {
 	if r.MesonPython == nil || !r.MesonPython.Meson || r.BuildPython.Path != `C:\cygwin64\usr\bin\python3.9` {
 		t.Errorf("meson's python %+v, build python %+v (%s)", r.MesonPython, r.BuildPython, r.BuildPythonWhy)
 	}
-	want := "setup-x86_64.exe -q -P ninja,bison,flex,patch,cmake,gettext,gcc-core,mingw64-x86_64-glib2.0,mingw64-x86_64-pixman,mingw64-x86_64-zlib"
+	want := "setup-x86_64.exe -q -P mingw64-x86_64-gcc-g++,ninja,bison,flex,patch,cmake,gettext,gcc-core,mingw64-x86_64-glib2.0,mingw64-x86_64-pixman,mingw64-x86_64-zlib"
 	if got := r.InstallCommand(); got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}

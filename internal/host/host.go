@@ -249,6 +249,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 
 	specs := []toolSpec{
 		{ToolGCC, cfg.CrossPrefix + "gcc", []string{"--version"}, true, "the mingw cross C compiler"},
+		{ToolGXX, cfg.CrossPrefix + "g++", []string{"--version"}, false, "the mingw cross C++ compiler: the zstd recipe's meson project (and GTK's harfbuzz) asks for it"},
 		{ToolNinja, "ninja", []string{"--version"}, false, "runs the build meson writes (QEMU 5.2 and later)"},
 		{ToolMeson, "meson", []string{"--version"}, false, "configures QEMU 5.2 and later (unless the release bundles its own)"},
 		{ToolPkgConfig, "pkg-config", []string{"--version"}, true, "finds the mingw libraries (pointed at the sysroots with PKG_CONFIG_LIBDIR)"},

@@ -129,7 +129,7 @@ func TestProbeMissingGatheredWithInstallCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.InstallCommand()
-	want := "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch cmake gettext gcc libc6-dev libz-mingw-w64-dev"
+	want := "apt-get install -y gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch cmake gettext gcc libc6-dev libz-mingw-w64-dev"
 	if got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}
@@ -269,7 +269,7 @@ func TestInstallCommands(t *testing.T) {
 		want string
 	}{
 		{host.Debian, "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson"},
-		{host.Fedora, "dnf install -y mingw64-gcc ninja-build meson"},
+		{host.Fedora, "dnf install -y mingw64-gcc mingw64-gcc-c++ ninja-build meson"},
 		{host.Cygwin, "setup-x86_64.exe -q -P mingw64-x86_64-gcc-core,ninja,meson"},
 		{host.MSYS2, "pacman -S --needed --noconfirm mingw-w64-x86_64-gcc mingw-w64-x86_64-ninja mingw-w64-x86_64-meson"},
 	}
@@ -300,6 +300,7 @@ func TestSetup(t *testing.T) {
 	h.Tool("bison", "bison (GNU Bison) 3.8.2")
 	h.Tool("flex", "flex 2.6.4")
 	h.Tool("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc (GCC) 12-win32")
+	h.Tool("x86_64-w64-mingw32-g++", "x86_64-w64-mingw32-g++ (GCC) 12-win32")
 	h.Tool("patch", "GNU patch 2.7.6")
 	h.Tool("cmake", "cmake version 3.25.1")
 	h.Tool("msgfmt", "msgfmt (GNU gettext-tools) 0.21")
@@ -346,7 +347,7 @@ func TestSetupElsewhereGivesCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = host.Setup(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc ninja-build meson pkgconf-pkg-config bison flex make patch cmake gettext gcc mingw64-glib2") {
+	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc mingw64-gcc-c++ ninja-build meson pkgconf-pkg-config bison flex make patch cmake gettext gcc mingw64-glib2") {
 		t.Errorf("want the dnf command, got %v", err)
 	}
 }

@@ -18,6 +18,7 @@ const (
 	ToolPatch      = "patch"  // applies Debian's and our patches to QEMU and the libraries
 	ToolCMake      = "cmake"  // builds the desk profile's CMake recipes (capstone, libssh)
 	ToolMsgfmt     = "msgfmt" // libgpg-error's install runs it, even with --disable-nls
+	ToolGXX        = "g++"    // the cross C++ compiler, <prefix>g++: zstd's and harfbuzz's meson projects ask for it
 	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
 	// meson asks for it in a cross build, and it makes the x86 option
 	// ROMs Debian's repacks lack. On Debian it comes with libc6-dev: gcc
@@ -50,6 +51,9 @@ func ToolPackage(f Family, tool, triplet string) string {
 	if f == Debian && tool == ToolGCC {
 		return map[string]string{"x86_64": "gcc-mingw-w64-x86-64", "i686": "gcc-mingw-w64-i686"}[arch]
 	}
+	if f == Debian && tool == ToolGXX {
+		return map[string]string{"x86_64": "g++-mingw-w64-x86-64", "i686": "g++-mingw-w64-i686"}[arch]
+	}
 	name := toolPackages[f][tool]
 	if strings.HasPrefix(name, "-") {
 		return pre(mingwPackagePrefix[f][arch], name)
@@ -63,10 +67,10 @@ var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
 		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
-	Fedora: {ToolGCC: "-gcc", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
+	Fedora: {ToolGCC: "-gcc", ToolGXX: "-gcc-c++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc", ToolPyTOML: "python3-tomli"},
-	Cygwin: {ToolGCC: "-gcc-core", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
+	Cygwin: {ToolGCC: "-gcc-core", ToolGXX: "-gcc-g++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc-core"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",

@@ -107,6 +107,7 @@ func (h *Host) Meson(ver, interpreter string) string {
 // python3 on PATH), pkg-config, bison, flex, make, patch.
 func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-gcc (GCC) 12-win32")
+	h.Tool("x86_64-w64-mingw32-g++", "x86_64-w64-mingw32-g++ (GCC) 12-win32")
 	h.Tool("ninja", "1.11.1")
 	py := h.Python("python3", pythonVer, true)
 	h.Meson(mesonVer, py)
