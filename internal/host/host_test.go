@@ -269,7 +269,7 @@ func TestInstallCommands(t *testing.T) {
 		want string
 	}{
 		{host.Debian, "apt-get install -y gcc-mingw-w64-x86-64 ninja-build meson"},
-		{host.Fedora, "dnf install -y mingw64-gcc mingw64-gcc-c++ ninja-build meson"},
+		{host.Fedora, "dnf install -y mingw64-gcc ninja-build meson"},
 		{host.Cygwin, "setup-x86_64.exe -q -P mingw64-x86_64-gcc-core,ninja,meson"},
 		{host.MSYS2, "pacman -S --needed --noconfirm mingw-w64-x86_64-gcc mingw-w64-x86_64-ninja mingw-w64-x86_64-meson"},
 	}
