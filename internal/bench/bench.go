@@ -9,7 +9,6 @@ package bench
 
 import (
 	"context"
-	stdpe "debug/pe"
 	"fmt"
 	"io"
 	"os"
@@ -120,13 +119,13 @@ func ClosureFigure(ctx context.Context, objdump string, roots []string, search [
 		return Figure{}, err
 	}
 	tBase, err := median(3, func() (err error) {
-		base, err = bundle.ResolveWith(roots, search, func(p string) (*pe.File, error) { return objdumpImports(ctx, objdump, p) })
+		base, err = bundle.ResolveWith(roots, search, func(p string) (*pe.File, error) { return pe.ObjdumpImports(ctx, objdump, p) })
 		return
 	})
 	if err != nil {
 		return Figure{}, err
 	}
-	if noDelay, err = bundle.ResolveWith(roots, search, openNoDelay); err != nil {
+	if noDelay, err = bundle.ResolveWith(roots, search, pe.OpenNoDelay); err != nil {
 		return Figure{}, err
 	}
 	if !slices.Equal(base.Names(), noDelay.Names()) {
@@ -145,40 +144,6 @@ func ClosureFigure(ctx context.Context, objdump string, roots []string, search [
 		line += fmt.Sprintf(" (and %s, delay-loaded, which objdump does not show)", strings.Join(delayOnly, " "))
 	}
 	return Figure{Part: "closure", Ratio: ratio, Line: line}, nil
-}
-
-// objdumpImports reads a file's imports the way QEMU's own nsis.py does:
-// the "DLL Name:" lines of `objdump -p`.
-func objdumpImports(ctx context.Context, objdump, path string) (*pe.File, error) {
-	out, err := exec.CommandContext(ctx, objdump, "-p", path).Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s -p %s: %w", objdump, path, err)
-	}
-	f := &pe.File{Path: path}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "file format pei-x86-64") {
-			f.Machine = stdpe.IMAGE_FILE_MACHINE_AMD64
-		}
-		if _, name, ok := strings.Cut(line, "DLL Name:"); ok {
-			f.Imports = append(f.Imports, pe.Import{DLL: strings.TrimSpace(name)})
-		}
-	}
-	return f, nil
-}
-
-func openNoDelay(path string) (*pe.File, error) {
-	f, err := pe.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	var keep []pe.Import
-	for _, im := range f.Imports {
-		if !im.Delay {
-			keep = append(keep, im)
-		}
-	}
-	f.Imports = keep
-	return f, nil
 }
 
 // size compares the archive the main job made (stripped) with the same

@@ -4,10 +4,8 @@ import (
 	"qemupack/internal/stepcache"
 
 	"context"
-	stdpe "debug/pe"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,42 +14,6 @@ import (
 
 	"qemupack/internal/pe"
 )
-
-// objdumpOpen reads a file's imports the way QEMU's nsis.py does: one
-// `objdump -p` per file, the "DLL Name:" lines.
-func objdumpOpen(path string) (*pe.File, error) {
-	out, err := exec.Command("x86_64-w64-mingw32-objdump", "-p", path).Output()
-	if err != nil {
-		return nil, fmt.Errorf("objdump -p %s: %w", path, err)
-	}
-	f := &pe.File{Path: path}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "file format pei-x86-64") {
-			f.Machine = stdpe.IMAGE_FILE_MACHINE_AMD64
-		}
-		if _, name, ok := strings.Cut(line, "DLL Name:"); ok {
-			f.Imports = append(f.Imports, pe.Import{DLL: strings.TrimSpace(name)})
-		}
-	}
-	return f, nil
-}
-
-// openNoDelay is our reader without delay-load imports, which objdump
-// (binutils 2.40) does not print for PE32+ files.
-func openNoDelay(path string) (*pe.File, error) {
-	f, err := pe.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	var keep []pe.Import
-	for _, im := range f.Imports {
-		if !im.Delay {
-			keep = append(keep, im)
-		}
-	}
-	f.Imports = keep
-	return f, nil
-}
 
 func median(f func() error, n int) (time.Duration, error) {
 	var ds []time.Duration
@@ -85,11 +47,16 @@ func BenchmarkBundle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tBase, err := median(func() (err error) { base, err = resolveWith(roots, in.Search, objdumpOpen); return }, 1)
+	tBase, err := median(func() (err error) {
+		base, err = resolveWith(roots, in.Search, func(p string) (*pe.File, error) {
+			return pe.ObjdumpImports(context.Background(), "x86_64-w64-mingw32-objdump", p)
+		})
+		return
+	}, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if noDelay, err = resolveWith(roots, in.Search, openNoDelay); err != nil {
+	if noDelay, err = resolveWith(roots, in.Search, pe.OpenNoDelay); err != nil {
 		b.Fatal(err)
 	}
 	if !slices.Equal(base.Names(), noDelay.Names()) {
