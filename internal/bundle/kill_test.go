@@ -69,7 +69,12 @@ func TestKilledBundleIsNotReused(t *testing.T) {
 	killed := false
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "bundle: writing") {
-			time.Sleep(500 * time.Millisecond)
+			// Kill it once the zip is being written (a file of over 1 MB
+			// in the cache), not after a guessed pause: a fast machine
+			// finished the 96 MB archive within 500 ms.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !bigFileIn(cache, 1<<20); {
+				time.Sleep(2 * time.Millisecond)
+			}
 			cmd.Process.Signal(syscall.SIGKILL)
 			killed = true
 			break
@@ -116,4 +121,19 @@ func TestKilledBundleIsNotReused(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(cache, ArchiveKind, ".tmp", "*")); len(left) != 0 {
 		t.Errorf("the killed run's temp folder survived the rerun: %v", left)
 	}
+}
+
+// bigFileIn says whether a regular file of more than n bytes is below dir.
+func bigFileIn(dir string, n int64) bool {
+	found := false
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil && fi.Size() > n {
+				found = true
+				return filepath.SkipAll
+			}
+		}
+		return nil
+	})
+	return found
 }
