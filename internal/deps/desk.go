@@ -55,12 +55,14 @@ func DeskModules() []string {
 }
 
 // FeatureModules are the pkg-config modules of the named features (QEMU
-// meson option names, e.g. "sdl", "zstd"), for a profile that offers
-// some of them; an unknown name is returned in unknown.
+// meson option names, e.g. "sdl", "zstd", "gtk": DeskFeatures and
+// GTKFeature), for a profile that offers some of them; an unknown name is
+// returned in unknown.
 func FeatureModules(options ...string) (modules, unknown []string) {
+	all := append(append([]Feature{}, DeskFeatures...), GTKFeature)
 	for _, o := range options {
 		found := false
-		for _, f := range DeskFeatures {
+		for _, f := range all {
 			if f.Option == o {
 				modules = append(modules, f.Modules...)
 				found = true
