@@ -34,11 +34,11 @@ const (
 
 // DeskChecksVersion names the desk checks and how they judge: part of a
 // passed smoke's key beside ChecksVersion. Change it with them.
-const DeskChecksVersion = "desk-checks-1: SeaBIOS splash matched in an SDL window (default, -display sdl) and in a VNC framebuffer after password auth (wrong one refused), zstd qcow2 round trip, http qcow2 info and convert -m 1 with no aio-win32 socket warning, qemu-xhci/usb-tablet/usb-host"
+const DeskChecksVersion = "desk-checks-2: GTK window (default display when built in): title QEMU by xwininfo and xprop, a drawn menu bar above the splash, Machine > Pause by mouse -> query-status paused and title QEMU [Paused], Ctrl+Alt+2 and info version typed into the monitor tab answered; SeaBIOS splash matched in an SDL window (default without GTK, -display sdl) and in a VNC framebuffer after password auth (wrong one refused), zstd qcow2 round trip, http qcow2 info and convert -m 1 with no aio-win32 socket warning, qemu-xhci/usb-tablet/usb-host"
 
 // DeskFeatures are the features the desk checks know, in the order they
 // run.
-var DeskFeatures = []string{FeatureSDL, FeatureVNCPassword, FeatureZstd, FeatureCurl, FeatureUSB}
+var DeskFeatures = []string{FeatureGTK, FeatureSDL, FeatureVNCPassword, FeatureZstd, FeatureCurl, FeatureUSB}
 
 // wantsDesk says whether features name one the desk checks know.
 func wantsDesk(features []string, which ...string) bool {
@@ -60,7 +60,7 @@ func wantsDesk(features []string, which ...string) bool {
 // (nil, nil when they do not, and on Windows, where the window opens on
 // the desktop and is not looked at).
 func startDeskDisplay(ctx context.Context, features []string, work string, r *Runner) (*Display, error) {
-	if !wantsDesk(features, FeatureSDL) || runtime.GOOS == "windows" {
+	if !wantsDesk(features, FeatureSDL, FeatureGTK) || runtime.GOOS == "windows" {
 		return nil, nil
 	}
 	d, err := StartDisplay(ctx, work, 1024, 768)
@@ -85,7 +85,7 @@ func runDesk(ctx context.Context, o Options, r *Runner, disp *Display, rep *Repo
 	if art == "" {
 		art = filepath.Join(cwd, "artefacts")
 	}
-	d := &Desk{R: r, Dir: cwd, System: sys, Img: img, Display: disp, Artefacts: art, Timeout: o.Timeout, Log: o.Log}
+	d := &Desk{R: r, Dir: cwd, System: sys, Img: img, Display: disp, Artefacts: art, Timeout: o.Timeout, Log: o.Log, Version: o.Version}
 	steps, err := d.Run(ctx, o.Features)
 	rep.Steps = append(rep.Steps, steps...)
 	return err
@@ -102,6 +102,9 @@ type Desk struct {
 	Artefacts string
 	Timeout   time.Duration // each program (0 = 3 minutes)
 	Log       func(string)
+	// Version is what the monitor's info version must say (the GTK
+	// check's monitor tab).
+	Version string
 }
 
 func (d *Desk) logf(format string, args ...any) {
@@ -142,12 +145,23 @@ func (d *Desk) Run(ctx context.Context, features []string) ([]Step, error) {
 		}
 		var err error
 		switch f {
+		case FeatureGTK:
+			if d.Display == nil && runtime.GOOS == "windows" {
+				steps = append(steps, Step{Name: "gtk window", Note: "skipped: on Windows the window opens on the desktop, where no screenshot is taken"})
+				continue
+			}
+			err = add(d.GTK(ctx))
 		case FeatureSDL:
 			if d.Display == nil && runtime.GOOS == "windows" {
 				steps = append(steps, Step{Name: "window", Note: "skipped: on Windows the window opens on the desktop, where no screenshot is taken"})
 				continue
 			}
-			if err = add(d.Window(ctx, "window (default display)", nil)); err == nil {
+			// With GTK built in, the default display is GTK's (its own
+			// check); SDL's window is then asked for by name only.
+			if !has[FeatureGTK] {
+				err = add(d.Window(ctx, "window (default display)", nil))
+			}
+			if err == nil {
 				err = add(d.Window(ctx, "window (-display sdl)", []string{"-display", "sdl"}))
 			}
 		case FeatureVNCPassword:
@@ -328,9 +342,39 @@ func (d *Desk) Window(ctx context.Context, name string, display []string) (Step,
 		return Step{}, fmt.Errorf("smoke: %s: %w", name, err)
 	}
 	defer p.Stop(10 * time.Second)
-	want := Splash()
+	sp, err := d.waitSplash(ctx, name, p)
+	if err != nil {
+		return Step{}, err
+	}
+	return Step{Name: name, Took: time.Since(t0), Note: fmt.Sprintf("window %q %v %dx%d+%d+%d shows the splash at +%d+%d (%.1f%% of its pixels), %s; screenshots %s, %s",
+		sp.Win.Name, sp.Win.Class, sp.Win.W, sp.Win.H, sp.Win.X, sp.Win.Y, sp.At.X, sp.At.Y, 100*sp.Match, sp.Content, sp.ScreenPNG, sp.WindowPNG)}, nil
+}
+
+// shownSplash is a window that shows the splash.
+type shownSplash struct {
+	Win       Window
+	At        image.Point // where the splash is on the screen
+	Match     float64
+	Content   Content
+	Shot      *image.RGBA
+	ScreenPNG string
+	WindowPNG string
+}
+
+// artefactName turns a check's name into a file name prefix.
+func artefactName(name string) string {
 	file := logName(strings.NewReplacer("(", "", ")", "").Replace(name))
-	file = strings.TrimSuffix(file, ".log")
+	return strings.TrimSuffix(file, ".log")
+}
+
+// waitSplash waits until one of the windows on the display shows the
+// splash (p's QEMU drawing it), keeps a screenshot of the screen and of
+// that window, and returns them. It fails when QEMU ends first or when no
+// window shows it within the time bound; the last screenshot is kept then
+// too.
+func (d *Desk) waitSplash(ctx context.Context, name string, p *Proc) (shownSplash, error) {
+	want := Splash()
+	file := artefactName(name)
 	deadline := time.Now().Add(d.timeout())
 	var last *image.RGBA
 	var best Content
@@ -338,11 +382,11 @@ func (d *Desk) Window(ctx context.Context, name string, display []string) (Step,
 	for {
 		ws, err := d.Display.Windows(ctx)
 		if err != nil {
-			return Step{}, err
+			return shownSplash{}, err
 		}
 		shot, err := d.Display.Screenshot()
 		if err != nil {
-			return Step{}, err
+			return shownSplash{}, err
 		}
 		last = shot
 		// Where the guest's screen is inside the window depends on the
@@ -366,16 +410,15 @@ func (d *Desk) Window(ctx context.Context, name string, display []string) (Step,
 			full := filepath.Join(dir, file+"-screen.png")
 			winPNG := filepath.Join(dir, file+"-window.png")
 			if err := WritePNG(full, shot, image.Rectangle{}); err != nil {
-				return Step{}, err
+				return shownSplash{}, err
 			}
 			if err := WritePNG(winPNG, shot, win.Rect()); err != nil {
-				return Step{}, err
+				return shownSplash{}, err
 			}
-			return Step{Name: name, Took: time.Since(t0), Note: fmt.Sprintf("window %q %v %dx%d+%d+%d shows the splash at +%d+%d (%.1f%% of its pixels), %s; screenshots %s, %s",
-				win.Name, win.Class, win.W, win.H, win.X, win.Y, off.X, off.Y, 100*m, best, full, winPNG)}, nil
+			return shownSplash{Win: *win, At: off, Match: m, Content: best, Shot: shot, ScreenPNG: full, WindowPNG: winPNG}, nil
 		}
 		if done, perr := p.Exited(); done {
-			return Step{}, fmt.Errorf("smoke: %s: QEMU ended (%v) before a window showed the splash; output:\n%s", name, perr, tail(p.Output(), 20))
+			return shownSplash{}, fmt.Errorf("smoke: %s: QEMU ended (%v) before a window showed the splash; output:\n%s", name, perr, tail(p.Output(), 20))
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			shot := filepath.Join(d.artefacts(), file+"-failed.png")
@@ -384,7 +427,7 @@ func (d *Desk) Window(ctx context.Context, name string, display []string) (Step,
 			for _, w := range ws {
 				list = append(list, fmt.Sprintf("%q %v %dx%d+%d+%d", w.Name, w.Class, w.W, w.H, w.X, w.Y))
 			}
-			return Step{}, fmt.Errorf("smoke: %s: no window showed the splash within %s (best: %.1f%% matching, %s); the screen is in %s; windows: %s; QEMU said:\n%s",
+			return shownSplash{}, fmt.Errorf("smoke: %s: no window showed the splash within %s (best: %.1f%% matching, %s); the screen is in %s; windows: %s; QEMU said:\n%s",
 				name, d.timeout(), 100*bestMatch, best, shot, strings.Join(list, ", "), tail(p.Output(), 20))
 		}
 		select {

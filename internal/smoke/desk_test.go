@@ -275,3 +275,69 @@ func TestCurlSocketBug(t *testing.T) {
 		t.Errorf("failure with the warning: %v", err)
 	}
 }
+
+// The GTK check on the host's own QEMU (Debian's, with its GTK display):
+// the window, its menu, Machine > Pause and the monitor tab, before an
+// archive with GTK is there.
+func TestGTKCheckOnHostQEMU(t *testing.T) {
+	petest.Need(t, "xdotool", "xdotool")
+	petest.Need(t, "xprop", "x11-utils")
+	d := hostDesk(t, true)
+	out, err := exec.Command(d.System, "-version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 4 {
+		t.Fatalf("-version: %q", out)
+	}
+	d.Version = f[3] // "QEMU emulator version 7.2.22 (...)"
+	s, err := d.GTK(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(s.Note)
+}
+
+// The GTK check fails on SDL's window (titled "QEMU" too, but with no
+// menu bar to click), keeping the screen.
+func TestGTKCheckFailsOnSDLWindow(t *testing.T) {
+	petest.Need(t, "xdotool", "xdotool")
+	petest.Need(t, "xprop", "x11-utils")
+	d := hostDesk(t, true)
+	d.Version = "7.2"
+	_, err := d.gtk(context.Background(), []string{"-display", "sdl"})
+	if err == nil || !strings.Contains(err.Error(), "no menu bar above the guest's screen") {
+		t.Fatalf("the GTK check on an SDL window: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Artefacts, "gtk-failed.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestParseXpropAndChanged(t *testing.T) {
+	for in, want := range map[string]string{
+		`WM_NAME(STRING) = "QEMU"` + "\n":        "QEMU",
+		`WM_NAME(UTF8_STRING) = "QEMU [Paused]"`: "QEMU [Paused]",
+		`WM_NAME(STRING) = "say \"hi\""`:         `say "hi"`,
+	} {
+		if got, err := ParseXprop(in); err != nil || got != want {
+			t.Errorf("ParseXprop(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseXprop("WM_NAME:  not found.\n"); err == nil {
+		t.Error("a missing property parsed")
+	}
+	a, b := image.NewRGBA(image.Rect(0, 0, 100, 100)), image.NewRGBA(image.Rect(0, 0, 100, 100))
+	if r := Changed(a, b, a.Bounds()); !r.Empty() {
+		t.Errorf("equal screens changed at %v", r)
+	}
+	b.Pix[b.PixOffset(10, 20)] = 1
+	b.Pix[b.PixOffset(30, 5)+2] = 1
+	if r := Changed(a, b, a.Bounds()); r != image.Rect(10, 5, 31, 21) {
+		t.Errorf("Changed = %v", r)
+	}
+	if r := Changed(a, b, image.Rect(50, 50, 100, 100)); !r.Empty() {
+		t.Errorf("a change outside the area: %v", r)
+	}
+}

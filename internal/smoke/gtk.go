@@ -1,0 +1,297 @@
+package smoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FeatureGTK is the GTK window (issue 12): QEMU's default display when
+// it is built in.
+const FeatureGTK = "gtk"
+
+// GTKTools are the programs the GTK check drives the window with, beyond
+// the display's (DisplayTools), with their Debian packages: xdotool
+// moves the pointer, clicks and types through the XTEST extension, xprop
+// reads a window's title as the X server has it.
+var GTKTools = map[string]string{"xdotool": "xdotool", "xprop": "x11-utils"}
+
+// gtkMonitorLog is where the monitor tab's chardev logs what QEMU's
+// monitor writes to the tab (the chardev's logfile= option): the proof
+// that what was typed into the tab reached the monitor and what it
+// answered.
+const gtkMonitorLog = "gtk-monitor.log"
+
+// GTK proves QEMU's default display is GTK's window, the way a user uses
+// it: QEMU starts with no -display, with the splash (so the guest's
+// screen in the window is known), a monitor on a virtual console (QMP,
+// which the check needs, takes the place of the default monitor, so the
+// monitor tab is asked for as the default one is: a "vc" chardev called
+// compatmonitor0) and the default serial console. The window must be
+// titled "QEMU" (xwininfo and xprop), show the splash below a menu bar
+// that is drawn (not one colour), and answer the mouse: a click on
+// Machine, then on its first item, Pause, must stop the guest (QMP
+// query-status says paused) and put "[Paused]" in the title. Then
+// Ctrl+Alt+2 shows the monitor tab (the second console: graphic consoles
+// come first, then the virtual consoles in the order they were made),
+// and "info version" typed into it must come back from the monitor with
+// the version. Every screen on the way is kept as a PNG in the
+// artefacts.
+func (d *Desk) GTK(ctx context.Context) (Step, error) { return d.gtk(ctx, nil) }
+
+// gtk is GTK with display options before the rest (nil: the default
+// display, as a user starts QEMU; the tests ask for SDL's window to see
+// the check fail).
+func (d *Desk) gtk(ctx context.Context, display []string) (Step, error) {
+	const name = "gtk window"
+	t0 := time.Now()
+	if d.Display == nil {
+		return Step{}, fmt.Errorf("smoke: %s: no X display to look at (start one with StartDisplay before the runner)", name)
+	}
+	var miss []string
+	for _, tool := range []string{"xdotool", "xprop"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			miss = append(miss, tool+" (Debian package "+GTKTools[tool]+")")
+		}
+	}
+	if len(miss) > 0 {
+		return Step{}, fmt.Errorf("smoke: %s: the GTK check needs %s", name, strings.Join(miss, " and "))
+	}
+	if err := d.writeSplash(); err != nil {
+		return Step{}, fmt.Errorf("smoke: %s: %w", name, err)
+	}
+	monLog := filepath.Join(d.Dir, gtkMonitorLog)
+	os.Remove(monLog)
+	args := append(append([]string{}, display...), "-chardev", "vc,id=compatmonitor0,logfile="+gtkMonitorLog, "-mon", "chardev=compatmonitor0,mode=readline")
+	args = append(args, splashArgs()...)
+	p, err := d.R.StartQEMU(ctx, name, d.Dir, d.System, args, d.timeout(), d.timeout()+splashMillis*time.Millisecond)
+	if err != nil {
+		return Step{}, fmt.Errorf("smoke: %s: %w", name, err)
+	}
+	defer p.Stop(10 * time.Second)
+	sp, err := d.waitSplash(ctx, name, p)
+	if err != nil {
+		return Step{}, err
+	}
+	win := sp.Win
+	fail := func(format string, args ...any) (Step, error) {
+		shot := filepath.Join(d.artefacts(), "gtk-failed.png")
+		if img, err := d.Display.Screenshot(); err == nil {
+			WritePNG(shot, img, image.Rectangle{})
+		}
+		return Step{}, fmt.Errorf("smoke: %s: %s; the screen is in %s; QEMU said:\n%s", name, fmt.Sprintf(format, args...), shot, tail(p.Output(), 20))
+	}
+
+	// The title, as xwininfo lists it and as the window's WM_NAME says.
+	title, err := d.xprop(ctx, win.ID, "WM_NAME")
+	if err != nil {
+		return fail("%v", err)
+	}
+	if win.Name != "QEMU" || title != "QEMU" {
+		return fail("the window showing the guest is titled %q (xwininfo) and %q (xprop WM_NAME), want \"QEMU\" (GTK's caption; SDL's window has no menu bar)", win.Name, title)
+	}
+	// The menu bar: a strip above the guest's screen, inside the window,
+	// with text drawn on it.
+	barH := sp.At.Y - win.Y
+	bar := image.Rect(win.X, win.Y, win.X+win.W, sp.At.Y)
+	barContent := Measure(sp.Shot, bar)
+	if barH < 16 || barContent.Colours < 8 || barContent.Drawn < 0.01 {
+		return fail("no menu bar above the guest's screen: %d pixels between the window's top and the splash, %s", barH, barContent)
+	}
+
+	// Machine > Pause with the pointer.
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(win.X+30), strconv.Itoa(win.Y+barH/2), "click", "1"); err != nil {
+		return fail("%v", err)
+	}
+	menu, menuShot, err := d.waitChange(ctx, sp.Shot, image.Rect(win.X, sp.At.Y, win.X+win.W, win.Y+win.H), 10*time.Second)
+	if err != nil {
+		return fail("a click on Machine at +%d+%d opened no menu: %v", win.X+30, win.Y+barH/2, err)
+	}
+	menuPNG := filepath.Join(d.artefacts(), "gtk-machine-menu.png")
+	if err := WritePNG(menuPNG, menuShot, image.Rectangle{}); err != nil {
+		return Step{}, err
+	}
+	// Pause is the menu's first item: half an item (GTK's menu items are
+	// 20 to 30 pixels tall) below the menu's top edge.
+	px, py := menu.Min.X+min(40, menu.Dx()/2), menu.Min.Y+14
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(px), strconv.Itoa(py), "click", "1"); err != nil {
+		return fail("%v", err)
+	}
+	var status struct {
+		Status  string `json:"status"`
+		Running bool   `json:"running"`
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if err := p.Execute("query-status", nil, &status, 30*time.Second); err != nil {
+			return fail("%v", err)
+		}
+		if status.Status == "paused" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if status.Status != "paused" || status.Running {
+		return fail("after Machine > Pause (a click at +%d+%d in the menu at %v) QMP query-status says %q (running %v), want paused", px, py, menu, status.Status, status.Running)
+	}
+	var paused string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		if paused, err = d.xprop(ctx, win.ID, "WM_NAME"); err != nil {
+			return fail("%v", err)
+		}
+		if paused != title || time.Now().After(deadline) {
+			break
+		}
+	}
+	if paused != "QEMU [Paused]" {
+		return fail("paused, the window is titled %q, want \"QEMU [Paused]\"", paused)
+	}
+	pausedShot, err := d.Display.Screenshot()
+	if err != nil {
+		return Step{}, err
+	}
+	pausedPNG := filepath.Join(d.artefacts(), "gtk-paused.png")
+	if err := WritePNG(pausedPNG, pausedShot, win.Rect()); err != nil {
+		return Step{}, err
+	}
+
+	// The monitor tab: Ctrl+Alt+2, then "info version" typed into it.
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(sp.At.X+splashW/2), strconv.Itoa(sp.At.Y+splashH/2)); err != nil {
+		return fail("%v", err)
+	}
+	if err := d.xdotool(ctx, "key", "ctrl+alt+2"); err != nil {
+		return fail("%v", err)
+	}
+	guest := image.Rectangle{Min: sp.At, Max: sp.At.Add(image.Pt(splashW, splashH))}
+	if _, _, err := d.waitChange(ctx, pausedShot, guest, 10*time.Second); err != nil {
+		return fail("Ctrl+Alt+2 did not change what the window shows (the monitor tab): %v", err)
+	}
+	before := readText(monLog)
+	if err := d.xdotool(ctx, "type", "--delay", "80", "info version"); err != nil {
+		return fail("%v", err)
+	}
+	if err := d.xdotool(ctx, "key", "Return"); err != nil {
+		return fail("%v", err)
+	}
+	var answer string
+	re := regexp.MustCompile(`info version\r?\n(` + regexp.QuoteMeta(d.Version) + `[^\r\n]*)`)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		// The monitor's line editor redraws the line after every key
+		// with terminal escapes: without them the log ends in the
+		// command, a line break and the answer.
+		text := ansiEscape.ReplaceAllString(strings.TrimPrefix(readText(monLog), before), "")
+		if m := re.FindStringSubmatch(strings.ReplaceAll(text, "\r\n", "\n")); m != nil {
+			answer = strings.TrimSpace(m[1])
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail("\"info version\" typed into the monitor tab got no answer with %s within 20 s; the monitor wrote %q", d.Version, tail(text, 10))
+		}
+	}
+	time.Sleep(time.Second) // the tab draws the answer after the monitor wrote it
+	monShot, err := d.Display.Screenshot()
+	if err != nil {
+		return Step{}, err
+	}
+	monPNG := filepath.Join(d.artefacts(), "gtk-monitor-tab.png")
+	if err := WritePNG(monPNG, monShot, win.Rect()); err != nil {
+		return Step{}, err
+	}
+	return Step{Name: name, Took: time.Since(t0), Note: fmt.Sprintf("window %q (xprop WM_NAME %q) %v %dx%d+%d+%d, a menu bar of %d pixels (%s) above the splash at +%d+%d (%.1f%%, %s); Machine > Pause by mouse (menu at %v): query-status %q, title %q; Ctrl+Alt+2 and \"info version\" typed into the monitor tab: %q; screenshots %s, %s, %s, %s, %s",
+		win.Name, title, win.Class, win.W, win.H, win.X, win.Y, barH, barContent, sp.At.X, sp.At.Y, 100*sp.Match, sp.Content,
+		menu, status.Status, paused, answer, sp.ScreenPNG, sp.WindowPNG, menuPNG, pausedPNG, monPNG)}, nil
+}
+
+// ansiEscape is a terminal control sequence (CSI): ESC [ parameters letter.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;?]*[A-Za-z]")
+
+func readText(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// xdotool runs xdotool on the display.
+func (d *Desk) xdotool(ctx context.Context, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), d.Display.Env())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("xdotool %s on %s: %w\n%s", strings.Join(args, " "), d.Display.Name, err, tail(string(out), 5))
+	}
+	return nil
+}
+
+// xprop reads a window's text property (WM_NAME = "QEMU" -> QEMU).
+func (d *Desk) xprop(ctx context.Context, id, prop string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xprop", "-id", id, prop)
+	cmd.Env = append(os.Environ(), d.Display.Env())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("xprop -id %s %s on %s: %w\n%s", id, prop, d.Display.Name, err, tail(string(out), 5))
+	}
+	return ParseXprop(string(out))
+}
+
+// ParseXprop reads `xprop -id ID WM_NAME` output: `WM_NAME(STRING) =
+// "QEMU"` (or UTF8_STRING, COMPOUND_TEXT) gives QEMU.
+func ParseXprop(out string) (string, error) {
+	m := regexp.MustCompile(`^\S+\([A-Z0-9_]+\) = "(.*)"\s*$`).FindStringSubmatch(strings.TrimSpace(out))
+	if m == nil {
+		return "", fmt.Errorf("xprop said %q, not a text property", strings.TrimSpace(out))
+	}
+	s, err := strconv.Unquote(`"` + m[1] + `"`)
+	if err != nil {
+		return m[1], nil
+	}
+	return s, nil
+}
+
+// waitChange waits until the screen differs from before somewhere in
+// area and returns the bounding box of the change (clipped to area) and
+// the screen.
+func (d *Desk) waitChange(ctx context.Context, before *image.RGBA, area image.Rectangle, wait time.Duration) (image.Rectangle, *image.RGBA, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		shot, err := d.Display.Screenshot()
+		if err != nil {
+			return image.Rectangle{}, nil, err
+		}
+		if r := Changed(before, shot, area); !r.Empty() && r.Dx() >= 8 && r.Dy() >= 8 {
+			return r, shot, nil
+		}
+		if time.Now().After(deadline) {
+			return image.Rectangle{}, shot, errors.New("the screen did not change within " + wait.String())
+		}
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			return image.Rectangle{}, shot, ctx.Err()
+		}
+	}
+}
+
+// Changed is the bounding box of the pixels in area that differ between
+// two screens of the same size (empty: none).
+func Changed(a, b *image.RGBA, area image.Rectangle) image.Rectangle {
+	area = area.Intersect(a.Bounds()).Intersect(b.Bounds())
+	var r image.Rectangle
+	for y := area.Min.Y; y < area.Max.Y; y++ {
+		for x := area.Min.X; x < area.Max.X; x++ {
+			i, j := a.PixOffset(x, y), b.PixOffset(x, y)
+			if a.Pix[i] != b.Pix[j] || a.Pix[i+1] != b.Pix[j+1] || a.Pix[i+2] != b.Pix[j+2] {
+				r = r.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return r
+}
