@@ -282,9 +282,22 @@ func layout(ctx context.Context, in Input) (spec Spec, cl *Closure, err error) {
 			strings.Join(in.Targets, ", "), strings.Join(in.FirmwareDirs, ", "), strings.Join(missing, ", "))
 	}
 
+	// Data files DLLs read at run time (runtimeData), covered by the
+	// DLL's licence.
+	rt, rtOwners, err := runtimeEntries(ctx, cl)
+	if err != nil {
+		return Spec{}, nil, err
+	}
+	for _, e := range rt {
+		if share[strings.ToLower(strings.TrimPrefix(e.Name, "share/"))] {
+			return Spec{}, nil, fmt.Errorf("bundle: %s is both in the stage's share/ and runtime data of a DLL", e.Name)
+		}
+		entries = append(entries, e)
+	}
+
 	// LICENSES/: QEMU's own, then one folder per component of every DLL
 	// and firmware file that did not come from QEMU's own build.
-	lic, comps, err := licenses(in, cl, fwSources, fwPkgs, &held)
+	lic, comps, err := licenses(in, cl, fwSources, fwPkgs, rtOwners, &held)
 	if err != nil {
 		return Spec{}, nil, err
 	}

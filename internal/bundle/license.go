@@ -37,7 +37,7 @@ func plainFiles(paths []string) []licenseFile {
 }
 
 // licenses finds the licence files of QEMU and of every component.
-func licenses(in Input, cl *Closure, fw map[string]string, fwPkgs map[string]*Firmware, held *[]*stepcache.Entry) ([]Entry, []component, error) {
+func licenses(in Input, cl *Closure, fw map[string]string, fwPkgs map[string]*Firmware, runtime map[string]string, held *[]*stepcache.Entry) ([]Entry, []component, error) {
 	comps := map[string]*component{}
 	add := func(name string, files []licenseFile, part string) {
 		c := comps[name]
@@ -79,6 +79,17 @@ func licenses(in Input, cl *Closure, fw map[string]string, fwPkgs map[string]*Fi
 	}
 	for _, d := range cl.DLLs {
 		if err := need(d.Name, d.Path); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Runtime data is covered by the licence of the DLL it is for.
+	rtNames := make([]string, 0, len(runtime))
+	for n := range runtime {
+		rtNames = append(rtNames, n)
+	}
+	sort.Strings(rtNames)
+	for _, n := range rtNames {
+		if err := need(n, runtime[n]); err != nil {
 			return nil, nil, err
 		}
 	}

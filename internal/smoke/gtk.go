@@ -295,3 +295,44 @@ func Changed(a, b *image.RGBA, area image.Rectangle) image.Rectangle {
 	}
 	return r
 }
+
+// registerWineFonts registers wine's own Tahoma in the prefix, as a
+// Windows machine has its fonts registered. wine's GDI reports Tahoma as
+// the system's message font, but wine 8's DirectWrite, through which
+// pango 1.50 looks fonts up, lists only fonts registered in the prefix:
+// without this GTK's system font comes out as "(null) 9", every text is
+// drawn as boxes and windows get absurd sizes (found by internal/deps'
+// GTK proof). Nothing of this goes into the archive.
+func (r *Runner) registerWineFonts(ctx context.Context, timeout time.Duration) error {
+	if r.Wine == "" {
+		return nil
+	}
+	var dir string
+	for _, d := range []string{"/usr/share/wine/fonts", "/usr/lib/wine/fonts", "/opt/wine-stable/share/wine/fonts"} {
+		if _, err := os.Stat(filepath.Join(d, "tahoma.ttf")); err == nil {
+			dir = d
+			break
+		}
+	}
+	if dir == "" {
+		return errors.New("smoke: wine's tahoma.ttf not found (Debian: fonts-wine, which wine installs)")
+	}
+	fonts := filepath.Join(r.Prefix, "drive_c", "windows", "Fonts")
+	if err := os.MkdirAll(fonts, 0o755); err != nil {
+		return fmt.Errorf("smoke: %w", err)
+	}
+	for _, f := range []struct{ file, name string }{{"tahoma.ttf", "Tahoma (TrueType)"}, {"tahomabd.ttf", "Tahoma Bold (TrueType)"}} {
+		b, err := os.ReadFile(filepath.Join(dir, f.file))
+		if err != nil {
+			return fmt.Errorf("smoke: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(fonts, f.file), b, 0o644); err != nil {
+			return fmt.Errorf("smoke: %w", err)
+		}
+		args := []string{"reg", "add", `HKLM\Software\Microsoft\Windows NT\CurrentVersion\Fonts`, "/v", f.name, "/t", "REG_SZ", "/d", f.file, "/f"}
+		if out, err := r.Command(ctx, "register "+f.file, r.Prefix, "reg", args[1:], timeout, nil); err != nil {
+			return fmt.Errorf("smoke: registering wine's %s in the prefix: %w\n%s", f.file, err, tail(out, 5))
+		}
+	}
+	return nil
+}

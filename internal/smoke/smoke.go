@@ -292,6 +292,11 @@ func Smoke(ctx context.Context, o Options) (*Report, error) {
 		if err := r.boot(ctx, o.Timeout); err != nil {
 			return nil, err
 		}
+		if wantsDesk(o.Features, FeatureGTK) {
+			if err := r.registerWineFonts(ctx, o.Timeout); err != nil {
+				return nil, err
+			}
+		}
 		rep.Steps = append(rep.Steps, Step{Name: "fresh wine prefix", Took: time.Since(t)})
 		o.logf("smoke: fresh wine prefix %s (%s)", r.Prefix, time.Since(t).Round(100*time.Millisecond))
 	}
