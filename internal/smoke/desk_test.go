@@ -341,3 +341,39 @@ func TestParseXpropAndChanged(t *testing.T) {
 		t.Errorf("a change outside the area: %v", r)
 	}
 }
+
+// The GTK check under wine on an archive with the GTK window
+// (QEMUPACK_TEST_GTK_ARCHIVE: a zip the pipeline made with GTK in its
+// profile), with its screenshots kept in .cache/test-artefacts, and what
+// the GTK stack printed on the way (a missing schema, loader or icon
+// would be named there).
+func TestGTKSmokeUnderWine(t *testing.T) {
+	archive := os.Getenv("QEMUPACK_TEST_GTK_ARCHIVE")
+	if archive == "" {
+		t.Skip("set QEMUPACK_TEST_GTK_ARCHIVE to a qemu-*-win64.zip built with GTK")
+	}
+	petest.Need(t, "xdotool", "xdotool")
+	petest.Need(t, "xprop", "x11-utils")
+	d := wineDesk(t, archive)
+	ctx := context.Background()
+	if err := d.R.registerWineFonts(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.R.Command(ctx, "version", d.Dir, d.System, []string{"-version"}, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	if len(f) < 4 {
+		t.Fatalf("-version: %q", out)
+	}
+	d.Version = f[3]
+	s, err := d.GTK(ctx)
+	if b, rerr := os.ReadFile(filepath.Join(d.R.LogDir, logName("gtk window"))); rerr == nil {
+		t.Logf("QEMU's output:\n%s", b)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(s.Note)
+}
