@@ -546,3 +546,15 @@ func pruneTrees(base, keep string, now time.Time) {
 		unlock()
 	}
 }
+
+// Updated says when the package lists of the tree in dir (a Tree.Dir)
+// were last updated, and whether that is within DefaultMaxAge of now, so
+// that Open would use them as they are.
+func Updated(dir string, now time.Time) (time.Time, bool, error) {
+	st, err := readStamp(dir)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("debian: the package lists of %s: %w", dir, err)
+	}
+	fresh := !st.Time.IsZero() && now.Sub(st.Time) < DefaultMaxAge && now.After(st.Time.Add(-time.Minute))
+	return st.Time, fresh, nil
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"qemupack/internal/checksum"
 	"qemupack/internal/config"
 	"qemupack/internal/pick"
 	"qemupack/internal/pipeline"
@@ -15,6 +17,19 @@ import (
 // Bundle runs the main job end to end, up to the smoke test.
 func Bundle(ctx context.Context) error {
 	start := time.Now()
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	// A rerun with nothing changed: the last run's record says what it
+	// read and wrote; when all of it is as it was, there is nothing to do.
+	if line, ok, changed := pipeline.Unchanged(cfg, "bundle"); ok {
+		say("bundle: nothing changed since the last run (qemupack, settings, checkout, host tools and packages, Debian's package lists, dist files)")
+		done(line, start)
+		return nil
+	} else if changed != "" {
+		say("bundle: %s since the last run; running the steps", changed)
+	}
 	r, err := pipelineTo(ctx, "smoke", func(r *pipeline.Run) { r.Skip["smoke"] = r.Config.SkipSmoke })
 	if err != nil {
 		return err
@@ -26,7 +41,22 @@ func Bundle(ctx context.Context) error {
 	} else if r.SmokeHit {
 		smoked = "smoke passed earlier for this archive"
 	}
-	done(fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked), start)
+	line := func(smoked string) string {
+		return fmt.Sprintf("bundle: %s (%.1f MB, %d DLLs), %s", b.Archive.Path, float64(b.Archive.Size)/1e6, len(b.Closure.DLLs), smoked)
+	}
+	rerun := "smoke passed earlier for this archive"
+	if r.Config.SkipSmoke {
+		rerun = smoked
+	}
+	outputs := []string{b.Archive.Path, filepath.Join(r.Config.DistDir, checksum.SumsFile)}
+	if b.Debug.Path != "" {
+		outputs = append(outputs, b.Debug.Path)
+	}
+	if err := r.Remember("bundle", line(rerun), outputs); err != nil {
+		// Not a failure of this run: the next one runs its steps.
+		say("bundle: %v (the next run will check every step again)", err)
+	}
+	done(line(smoked), start)
 	return nil
 }
 
