@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,9 +69,27 @@ func (d *Desk) gtk(ctx context.Context, display []string) (Step, error) {
 	if err := d.writeSplash(); err != nil {
 		return Step{}, fmt.Errorf("smoke: %s: %w", name, err)
 	}
+	var err error
 	monLog := filepath.Join(d.Dir, gtkMonitorLog)
 	os.Remove(monLog)
-	args := append(append([]string{}, display...), "-chardev", "vc,id=compatmonitor0,logfile="+gtkMonitorLog, "-mon", "chardev=compatmonitor0,mode=readline")
+	// The monitor tab: a virtual console called compatmonitor0 like the
+	// default one, its output logged. From QEMU 10.0 on it is one backend
+	// of a hub chardev whose other backend is a loopback socket: where
+	// the keyboard cannot reach the tab (see below), the command comes
+	// through the socket and the answer still goes to the tab.
+	hubPort := 0
+	args := append([]string{}, display...)
+	if atLeast10(d.Version) {
+		if hubPort, err = FreePort(); err != nil {
+			return Step{}, fmt.Errorf("smoke: %s: %w", name, err)
+		}
+		args = append(args, "-chardev", "vc,id=compatmonitor0,logfile="+gtkMonitorLog,
+			"-chardev", "socket,id=monsock,host=127.0.0.1,port="+strconv.Itoa(hubPort)+",server=on,wait=off",
+			"-chardev", "hub,id=monhub,chardevs.0=compatmonitor0,chardevs.1=monsock",
+			"-mon", "chardev=monhub,mode=readline")
+	} else {
+		args = append(args, "-chardev", "vc,id=compatmonitor0,logfile="+gtkMonitorLog, "-mon", "chardev=compatmonitor0,mode=readline")
+	}
 	args = append(args, splashArgs()...)
 	p, err := d.R.StartQEMU(ctx, name, d.Dir, d.System, args, d.timeout(), d.timeout()+splashMillis*time.Millisecond)
 	if err != nil {
@@ -99,19 +118,21 @@ func (d *Desk) gtk(ctx context.Context, display []string) (Step, error) {
 		return fail("the window showing the guest is titled %q (xwininfo) and %q (xprop WM_NAME), want \"QEMU\" (GTK's caption; SDL's window has no menu bar)", win.Name, title)
 	}
 	// The menu bar: a strip above the guest's screen, inside the window,
-	// with text drawn on it.
+	// with text drawn on it where its first items are (left, inside its
+	// edges: a border line alone does not count). Wine's GDI draws the
+	// labels without antialiasing, so two colours can be enough.
 	barH := sp.At.Y - win.Y
-	bar := image.Rect(win.X, win.Y, win.X+win.W, sp.At.Y)
-	barContent := Measure(sp.Shot, bar)
-	if barH < 16 || barContent.Colours < 8 || barContent.Drawn < 0.01 {
-		return fail("no menu bar above the guest's screen: %d pixels between the window's top and the splash, %s", barH, barContent)
+	labels := image.Rect(win.X+2, win.Y+3, win.X+min(win.W, 130), sp.At.Y-3)
+	barContent := Measure(sp.Shot, labels)
+	if barH < 16 || barContent.Colours < 2 || barContent.Drawn < 0.03 {
+		return fail("no menu bar above the guest's screen: %d pixels between the window's top and the splash, where its labels would be %s", barH, barContent)
 	}
 
 	// Machine > Pause with the pointer.
 	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(win.X+30), strconv.Itoa(win.Y+barH/2), "click", "1"); err != nil {
 		return fail("%v", err)
 	}
-	menu, menuShot, err := d.waitChange(ctx, sp.Shot, image.Rect(win.X, sp.At.Y, win.X+win.W, win.Y+win.H), 10*time.Second)
+	menu, menuShot, err := d.waitChange(ctx, sp.Shot, image.Rect(win.X, sp.At.Y, win.X+win.W, win.Y+win.H), 60, 10*time.Second)
 	if err != nil {
 		return fail("a click on Machine at +%d+%d opened no menu: %v", win.X+30, win.Y+barH/2, err)
 	}
@@ -162,38 +183,92 @@ func (d *Desk) gtk(ctx context.Context, display []string) (Step, error) {
 		return Step{}, err
 	}
 
-	// The monitor tab: Ctrl+Alt+2, then "info version" typed into it.
-	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(sp.At.X+splashW/2), strconv.Itoa(sp.At.Y+splashH/2)); err != nil {
+	// The monitor tab, chosen with the mouse in the View menu: its items
+	// are Fullscreen, Zoom In, Zoom Out, Best Fit, Zoom To Fit, Grab On
+	// Hover, Grab Input, then one per console (the guest's screen first,
+	// then the virtual consoles in the order they were made:
+	// compatmonitor0, serial0, parallel0), then Show Tabs, Detach Tab,
+	// Show Menubar (QEMU 7.2 to 10.2's ui/gtk.c without VTE; with VTE a
+	// Copy item follows Fullscreen and the consoles are terminals).
+	viewX := win.X + 75
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(viewX), strconv.Itoa(win.Y+barH/2), "click", "1"); err != nil {
 		return fail("%v", err)
 	}
-	if err := d.xdotool(ctx, "key", "ctrl+alt+2"); err != nil {
+	view, viewShot, err := d.waitChange(ctx, pausedShot, image.Rect(win.X, sp.At.Y, win.X+win.W, win.Y+win.H), 60, 10*time.Second)
+	if err != nil {
+		return fail("a click on View at +%d+%d opened no menu: %v", viewX, win.Y+barH/2, err)
+	}
+	viewPNG := filepath.Join(d.artefacts(), "gtk-view-menu.png")
+	if err := WritePNG(viewPNG, viewShot, image.Rectangle{}); err != nil {
+		return Step{}, err
+	}
+	lines, left := TextLines(viewShot, view)
+	first := 7 // the guest's screen
+	if len(lines) == 15 {
+		first = 8 // with VTE's Copy
+	}
+	if len(lines) < first+2+3 {
+		return fail("the View menu at %v has %d lines of text (%v), want at least %d: its items and two consoles", view, len(lines), lines, first+5)
+	}
+	mon := lines[first+1]
+	mx, my := left+40, (mon[0]+mon[1])/2
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(mx), strconv.Itoa(my), "click", "1"); err != nil {
 		return fail("%v", err)
 	}
 	guest := image.Rectangle{Min: sp.At, Max: sp.At.Add(image.Pt(splashW, splashH))}
-	if _, _, err := d.waitChange(ctx, pausedShot, guest, 10*time.Second); err != nil {
-		return fail("Ctrl+Alt+2 did not change what the window shows (the monitor tab): %v", err)
+	_, tabShot, err := d.waitChange(ctx, pausedShot, guest, 200, 10*time.Second)
+	if err != nil {
+		return fail("View > compatmonitor0 (a click at +%d+%d, line %d of %d in the menu) did not change what the window shows: %v", mx, my, first+2, len(lines), err)
 	}
+	if m := Match(tabShot, sp.At, Splash(), 8); m > 0.5 {
+		return fail("after View > compatmonitor0 the window still shows the guest's screen (%.0f%% of the splash)", 100*m)
+	}
+	tabPNG := filepath.Join(d.artefacts(), "gtk-monitor-tab-open.png")
+	if err := WritePNG(tabPNG, tabShot, win.Rect()); err != nil {
+		return Step{}, err
+	}
+
+	// "info version" typed into the tab with the keyboard.
 	before := readText(monLog)
+	how := "typed into the monitor tab"
+	if err := d.xdotool(ctx, "mousemove", strconv.Itoa(sp.At.X+splashW/2), strconv.Itoa(sp.At.Y+splashH/2)); err != nil {
+		return fail("%v", err)
+	}
 	if err := d.xdotool(ctx, "type", "--delay", "80", "info version"); err != nil {
 		return fail("%v", err)
 	}
 	if err := d.xdotool(ctx, "key", "Return"); err != nil {
 		return fail("%v", err)
 	}
-	var answer string
 	re := regexp.MustCompile(`info version\r?\n(` + regexp.QuoteMeta(d.Version) + `[^\r\n]*)`)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		// The monitor's line editor redraws the line after every key
-		// with terminal escapes: without them the log ends in the
-		// command, a line break and the answer.
+	// The monitor's line editor redraws the line after every key with
+	// terminal escapes: without them the log ends in the command, a line
+	// break and the answer.
+	answered := func() (string, string) {
 		text := ansiEscape.ReplaceAllString(strings.TrimPrefix(readText(monLog), before), "")
 		if m := re.FindStringSubmatch(strings.ReplaceAll(text, "\r\n", "\n")); m != nil {
-			answer = strings.TrimSpace(m[1])
-			break
+			return strings.TrimSpace(m[1]), text
 		}
-		if time.Now().After(deadline) {
-			return fail("\"info version\" typed into the monitor tab got no answer with %s within 20 s; the monitor wrote %q", d.Version, tail(text, 10))
+		return "", text
+	}
+	answer, text := waitFor(10*time.Second, answered)
+	if answer == "" && strings.Contains(p.Output(), keymapFailure) && hubPort != 0 {
+		// GTK 3.24's win32 backend translates keys with the keyboard
+		// layout DLL the registry names (KBDUS.DLL for 00000409); wine
+		// 8 has neither the key nor the DLL, so GDK drops every key
+		// ("Failed to translate keypress ... could not load the
+		// layout") and no typing reaches any GTK window under wine. On
+		// Windows the DLL is in System32. The nearest real thing: the
+		// same line through the hub's other backend, the answer drawn
+		// in the tab.
+		how = fmt.Sprintf("sent through the monitor hub's socket (under wine GDK drops typed keys: %q)", keymapFailure)
+		if err := sendLine(ctx, hubPort, "info version"); err != nil {
+			return fail("%v", err)
 		}
+		answer, text = waitFor(20*time.Second, answered)
+	}
+	if answer == "" {
+		return fail("\"info version\" %s got no answer with %s; the monitor tab shows %q", how, d.Version, tail(text, 10))
 	}
 	time.Sleep(time.Second) // the tab draws the answer after the monitor wrote it
 	monShot, err := d.Display.Screenshot()
@@ -204,9 +279,12 @@ func (d *Desk) gtk(ctx context.Context, display []string) (Step, error) {
 	if err := WritePNG(monPNG, monShot, win.Rect()); err != nil {
 		return Step{}, err
 	}
-	return Step{Name: name, Took: time.Since(t0), Note: fmt.Sprintf("window %q (xprop WM_NAME %q) %v %dx%d+%d+%d, a menu bar of %d pixels (%s) above the splash at +%d+%d (%.1f%%, %s); Machine > Pause by mouse (menu at %v): query-status %q, title %q; Ctrl+Alt+2 and \"info version\" typed into the monitor tab: %q; screenshots %s, %s, %s, %s, %s",
+	if r := Changed(tabShot, monShot, guest); r.Empty() {
+		return fail("the monitor answered, but the tab did not change (%s)", monPNG)
+	}
+	return Step{Name: name, Took: time.Since(t0), Note: fmt.Sprintf("window %q (xprop WM_NAME %q) %v %dx%d+%d+%d, a menu bar of %d pixels (labels: %s) above the splash at +%d+%d (%.1f%%, %s); Machine > Pause by mouse (menu at %v): query-status %q, title %q; View > compatmonitor0 by mouse (line %d of %d), \"info version\" %s: %q, drawn in the tab; screenshots %s, %s, %s, %s, %s, %s, %s",
 		win.Name, title, win.Class, win.W, win.H, win.X, win.Y, barH, barContent, sp.At.X, sp.At.Y, 100*sp.Match, sp.Content,
-		menu, status.Status, paused, answer, sp.ScreenPNG, sp.WindowPNG, menuPNG, pausedPNG, monPNG)}, nil
+		menu, status.Status, paused, first+2, len(lines), how, answer, sp.ScreenPNG, sp.WindowPNG, menuPNG, pausedPNG, viewPNG, tabPNG, monPNG)}, nil
 }
 
 // ansiEscape is a terminal control sequence (CSI): ESC [ parameters letter.
@@ -259,14 +337,16 @@ func ParseXprop(out string) (string, error) {
 // waitChange waits until the screen differs from before somewhere in
 // area and returns the bounding box of the change (clipped to area) and
 // the screen.
-func (d *Desk) waitChange(ctx context.Context, before *image.RGBA, area image.Rectangle, wait time.Duration) (image.Rectangle, *image.RGBA, error) {
+// A change smaller than minSize in both directions (the mouse pointer)
+// does not count.
+func (d *Desk) waitChange(ctx context.Context, before *image.RGBA, area image.Rectangle, minSize int, wait time.Duration) (image.Rectangle, *image.RGBA, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		shot, err := d.Display.Screenshot()
 		if err != nil {
 			return image.Rectangle{}, nil, err
 		}
-		if r := Changed(before, shot, area); !r.Empty() && r.Dx() >= 8 && r.Dy() >= 8 {
+		if r := Changed(before, shot, area); !r.Empty() && (r.Dx() >= minSize || r.Dy() >= minSize) {
 			return r, shot, nil
 		}
 		if time.Now().After(deadline) {
@@ -335,4 +415,121 @@ func (r *Runner) registerWineFonts(ctx context.Context, timeout time.Duration) e
 		}
 	}
 	return nil
+}
+
+// keymapFailure is what GDK's win32 backend prints when it cannot load
+// the keyboard layout DLL to translate a key (gdk/win32/gdkkeys-win32.c).
+const keymapFailure = "because we could not load the layout"
+
+// atLeast10 says whether a QEMU version ("10.2.2") is 10.0 or newer: the
+// hub chardev came with 10.0.
+func atLeast10(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= 10
+}
+
+// waitFor polls f every half second until it returns a non-empty first
+// value or wait has passed.
+func waitFor(wait time.Duration, f func() (string, string)) (string, string) {
+	deadline := time.Now().Add(wait)
+	for {
+		a, b := f()
+		if a != "" || time.Now().After(deadline) {
+			return a, b
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// sendLine connects to a loopback TCP port, writes line and a newline,
+// and keeps the connection a moment so the server reads it.
+func sendLine(ctx context.Context, port int, line string) error {
+	var dl net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := dl.DialContext(dctx, "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("the monitor hub's socket: %w", err)
+	}
+	defer c.Close()
+	time.Sleep(time.Second) // the hub marks the backend open
+	if _, err := c.Write([]byte(line + "\r\n")); err != nil {
+		return fmt.Errorf("the monitor hub's socket: %w", err)
+	}
+	time.Sleep(2 * time.Second)
+	return nil
+}
+
+// TextLines finds the lines of text in area of a menu: runs of at least
+// five pixel rows with ink (pixels far from the area's most common
+// colour, its background) in the columns that are mostly background, as
+// [top, bottom) pairs, and the leftmost such column. A separator (a
+// one- or two-pixel line, light) is not text.
+func TextLines(img *image.RGBA, area image.Rectangle) ([][2]int, int) {
+	area = area.Intersect(img.Bounds())
+	count := map[[3]uint8]int{}
+	for y := area.Min.Y; y < area.Max.Y; y++ {
+		for x := area.Min.X; x < area.Max.X; x++ {
+			i := img.PixOffset(x, y)
+			count[[3]uint8{img.Pix[i], img.Pix[i+1], img.Pix[i+2]}]++
+		}
+	}
+	var bg [3]uint8
+	most := 0
+	for c, n := range count {
+		if n > most {
+			bg, most = c, n
+		}
+	}
+	// The menu's own columns: those mostly of its background (the change
+	// that found the menu may take in a strip of the screen beside it).
+	var cols []int
+	for x := area.Min.X; x < area.Max.X; x++ {
+		n := 0
+		for y := area.Min.Y; y < area.Max.Y; y++ {
+			i := img.PixOffset(x, y)
+			if [3]uint8{img.Pix[i], img.Pix[i+1], img.Pix[i+2]} == bg {
+				n++
+			}
+		}
+		if 2*n > area.Dy() {
+			cols = append(cols, x)
+		}
+	}
+	ink := func(y int) bool {
+		for _, x := range cols {
+			i := img.PixOffset(x, y)
+			d := 0
+			for k := 0; k < 3; k++ {
+				v := int(img.Pix[i+k]) - int(bg[k])
+				if v < 0 {
+					v = -v
+				}
+				d = max(d, v)
+			}
+			if d > 96 {
+				return true
+			}
+		}
+		return false
+	}
+	var lines [][2]int
+	if len(cols) == 0 {
+		return nil, area.Min.X
+	}
+	top := -1
+	for y := area.Min.Y + 2; y <= area.Max.Y-2; y++ {
+		on := y < area.Max.Y-2 && ink(y)
+		switch {
+		case on && top < 0:
+			top = y
+		case !on && top >= 0:
+			if y-top >= 5 {
+				lines = append(lines, [2]int{top, y})
+			}
+			top = -1
+		}
+	}
+	return lines, cols[0]
 }
