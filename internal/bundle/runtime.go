@@ -37,7 +37,7 @@ var runtimeData = []RuntimeData{
 		Needs: "GTK's GSettings schemas (its file, colour and emoji choosers and the inspector read them; GLib aborts on a missing schema), compiled into share/glib-2.0/schemas/gschemas.compiled, where GLib on Windows looks beside the DLLs. No icon theme: the icons GTK draws itself (menus, check and radio marks, arrows) are in its resources; no input-method or print-backend modules (built in or off on Windows)",
 		Make:  gtkSchemas},
 	{DLL: "libgdk_pixbuf-2.0-0.dll",
-		Needs: "nothing: the PNG and JPEG loaders are built into the DLL (the recipe's -Dbuiltin_loaders=png,jpeg), so no loader modules and no loaders.cache ship; GTK's own icons are PNG",
+		Needs: "nothing: the PNG and JPEG loaders are built into the DLL (the recipe's -Dbuiltin_loaders=png,jpeg), so no loader modules and no loaders.cache ship; GTK's own icons are PNG. Under wine GTK warns once that Adwaita's assets/bullet-symbolic.svg (the dot of a checked radio item) cannot be loaded, as no SVG loader is built; the View menu's radio items still show their state",
 		Make:  builtinLoaders},
 }
 

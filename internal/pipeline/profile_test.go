@@ -15,8 +15,6 @@ func TestProfileChoosesTheLibraries(t *testing.T) {
 	}{
 		{"headless", []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "libfdt"}},
 		{"desk", []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "libfdt",
-			"sdl2", "libgcrypt", "libzstd", "libusb-1.0", "libusbredirparser-0.5", "libcurl", "libssh", "capstone"}},
-		{"gtk", []string{"glib-2.0", "gthread-2.0", "pixman-1", "slirp", "zlib", "libfdt",
 			"gtk+-3.0", "sdl2", "libgcrypt", "libzstd", "libusb-1.0", "libusbredirparser-0.5", "libcurl", "libssh", "capstone"}},
 	} {
 		r := &Run{Config: config.Config{Profile: tc.profile}}

@@ -138,9 +138,6 @@ type Profile struct {
 const (
 	Desk     = "desk"
 	Headless = "headless"
-	// GTK is the desk build with the GTK window (issue 12), opt-in while
-	// it is being proven.
-	GTK = "gtk"
 	// Default is the profile QEMUPACK_PROFILE names when unset: the desk
 	// build (its full bundle, smoke included, passed on the build machine).
 	Default = Desk
@@ -150,10 +147,7 @@ var base = []string{"slirp", "vnc", "fdt", "tools"}
 
 // Profiles lists every profile.
 var Profiles = []Profile{
-	{Name: Desk, Doc: "a window (SDL), sound, VNC with passwords, zstd, USB, curl and ssh disks, capstone, WHPX, the guest agent; x86_64 and aarch64",
-		Features: append(append([]string{}, base...), "sdl", "dsound", "whpx", "vnc-password", "zstd", "libusb", "usb-redir", "curl", "libssh", "capstone", "guest-agent"),
-		Targets:  []string{"x86_64-softmmu", "aarch64-softmmu"}},
-	{Name: GTK, Doc: "the desk build plus the GTK3 window (menus, monitor and serial tabs) as the default display",
+	{Name: Desk, Doc: "a window (GTK3 with menus and the monitor and serial consoles in tabs; SDL with -display sdl), sound, VNC with passwords, zstd, USB, curl and ssh disks, capstone, WHPX, the guest agent; x86_64 and aarch64",
 		Features: append(append([]string{}, base...), "gtk", "sdl", "dsound", "whpx", "vnc-password", "zstd", "libusb", "usb-redir", "curl", "libssh", "capstone", "guest-agent"),
 		Targets:  []string{"x86_64-softmmu", "aarch64-softmmu"}},
 	{Name: Headless, Doc: "the lean server build: VNC, user networking and the tools; x86_64",
