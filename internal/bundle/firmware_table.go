@@ -29,6 +29,12 @@ type fwFile struct {
 	// Unshipped marks an optional file no Debian suite has in any
 	// package (QEMU's own release tarball ships it prebuilt).
 	Unshipped bool
+	// Built marks a file the build makes from the QEMU tree into the
+	// stage's share/ (xbuild.OptionROMs); for a tree whose build does not
+	// (Debian's 7.2), qemu-system-data of that very release has it, which
+	// the pipeline then fetches. No firmware package of another project
+	// carries it.
+	Built bool
 }
 
 // targetFirmware is one target's entry: its files and the packages to
@@ -59,7 +65,20 @@ var x86Firmware = []string{
 	"efi-rtl8139.rom", "efi-virtio.rom", "efi-vmxnet3.rom",
 }
 
-var x86 = targetFirmware{Files: files(x86Firmware...), Packages: []string{"seabios", "ipxe-qemu"}}
+var x86 = targetFirmware{Files: x86Files(), Packages: []string{"seabios", "ipxe-qemu"}}
+
+// x86Built are x86Firmware's option ROMs, which the build makes.
+var x86Built = []string{"kvmvapic.bin", "linuxboot.bin", "linuxboot_dma.bin", "multiboot.bin", "multiboot_dma.bin", "pvh.bin"}
+
+func x86Files() []fwFile {
+	out := files(x86Firmware...)
+	for i := range out {
+		for _, b := range x86Built {
+			out[i].Built = out[i].Built || out[i].Name == b
+		}
+	}
+	return out
+}
 
 // virtNIC is -M virt's (arm, aarch64, loongarch64): no default machine
 // file; -kernel boots without firmware, and the default NIC,
