@@ -167,7 +167,23 @@ func FirmwarePackagesFor(targets []string) ([]string, error) {
 			}
 		}
 	}
+	// One order whatever the targets, so a file two packages have comes
+	// from the same one in every archive: the firmware projects' own
+	// packages before qemu-system-data, which also carries copies
+	// (bookworm's bios-microvm.bin is qboot there, SeaBIOS in seabios).
+	sort.SliceStable(out, func(i, j int) bool { return packageRank(out[i]) < packageRank(out[j]) })
 	return out, nil
+}
+
+var packageOrder = []string{"seabios", "ipxe-qemu", "opensbi"}
+
+func packageRank(p string) int {
+	for i, q := range packageOrder {
+		if p == q {
+			return i
+		}
+	}
+	return len(packageOrder) // qemu-system-data and any other: last, in the table's order
 }
 
 // CheckTargets fails, before anything is built, for a target the firmware

@@ -186,7 +186,7 @@ func TestFirmwarePackagesFor(t *testing.T) {
 		t.Errorf("x86_64 + aarch64: %q, %v", got, err)
 	}
 	got, err = FirmwarePackagesFor([]string{"riscv64-softmmu", "ppc-softmmu", "m68k-softmmu"})
-	if err != nil || strings.Join(got, " ") != "opensbi qemu-system-data seabios ipxe-qemu" {
+	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu opensbi qemu-system-data" {
 		t.Errorf("riscv64 + ppc + m68k: %q, %v", got, err)
 	}
 }
