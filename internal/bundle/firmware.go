@@ -54,10 +54,27 @@ func FirmwareFromDeb(root, pkg, version, suite, deb string) ([]Firmware, error) 
 			out = append(out, Firmware{Dir: dir, Package: pkg, Version: version, Suite: suite, Deb: deb, Copyright: copyright, root: root})
 		}
 	}
+	if len(out) == 0 && hasAlias(root) {
+		// opensbi: only files QEMU knows under another name.
+		out = append(out, Firmware{Dir: root, Package: pkg, Version: version, Suite: suite, Deb: deb, Copyright: copyright, root: root})
+	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("bundle: firmware package %s %s has none of %s", pkg, version, strings.Join(firmwareFolders, ", "))
 	}
 	return out, nil
+}
+
+// hasAlias says whether the unpacked package at root has a file of
+// firmwareAliases.
+func hasAlias(root string) bool {
+	for _, paths := range firmwareAliases {
+		for _, a := range paths {
+			if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(a))); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // findFirmware finds name in the packages' folders in order. A file that
@@ -69,7 +86,20 @@ func findFirmware(fws []Firmware, name string) (string, *Firmware, error) {
 		f := &fws[i]
 		p := filepath.Join(f.Dir, filepath.FromSlash(name))
 		if _, err := os.Lstat(p); err != nil {
-			continue
+			// The same file under the package's own name (firmwareAliases).
+			p = ""
+			for _, a := range firmwareAliases[name] {
+				if f.root == "" {
+					break
+				}
+				if q := filepath.Join(f.root, filepath.FromSlash(a)); fileExists(q) {
+					p = q
+					break
+				}
+			}
+			if p == "" {
+				continue
+			}
 		}
 		real, err := filepath.EvalSymlinks(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -119,66 +149,89 @@ func firmwareNotes(given map[string]*Firmware) []string {
 	return out
 }
 
-// firmwarePackages are the Debian binary packages (architecture all) that
-// hold what firmware[target] lists beyond what QEMU's own build makes
-// (keymaps always; the x86 option ROMs when xbuild makes them from the
-// tree, as it does for Debian's repacks). qemu-system-data is not among
-// them: it carries option ROMs and keymaps built from one QEMU release
-// (sid's is 11.1.3 while its source is 10.2.2), so it is wanted only for
-// a tree whose build makes neither, and then in that tree's own version.
-var firmwarePackages = map[string][]string{
-	"x86_64-softmmu": {"seabios", "ipxe-qemu"},
-	"i386-softmmu":   {"seabios", "ipxe-qemu"},
-	// -M virt boots a kernel (-kernel) with no firmware; its default NIC,
-	// virtio-net-pci, loads iPXE's efi-virtio.rom.
-	"aarch64-softmmu": {"ipxe-qemu"},
-}
-
 // FirmwarePackagesFor lists the Debian packages the pipeline fetches (from
-// the QEMU source's own suite) for the targets; a target without an entry
-// is an error, not an archive that cannot boot.
+// the QEMU source's own suite) for the targets, in the order their files
+// are searched; a target the table does not know is an error, not an
+// archive that cannot boot.
 func FirmwarePackagesFor(targets []string) ([]string, error) {
+	if err := CheckTargets(targets); err != nil {
+		return nil, err
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, t := range targets {
-		pkgs, ok := firmwarePackages[t]
-		if !ok {
-			return nil, fmt.Errorf("bundle: no firmware packages known for target %s: add them to internal/bundle/firmware.go", t)
-		}
-		for _, p := range pkgs {
+		for _, p := range firmwareTable[t].Packages {
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)
 			}
 		}
 	}
+	// One order whatever the targets, so a file two packages have comes
+	// from the same one in every archive: the firmware projects' own
+	// packages before qemu-system-data, which also carries copies
+	// (bookworm's bios-microvm.bin is qboot there, SeaBIOS in seabios).
+	sort.SliceStable(out, func(i, j int) bool { return packageRank(out[i]) < packageRank(out[j]) })
 	return out, nil
 }
 
-// CheckTargets fails, before anything is built, for a target whose
-// firmware this package does not know (no list of the files it needs, or
-// no Debian packages to take them from): an archive for it would be
+var packageOrder = []string{"seabios", "ipxe-qemu", "opensbi"}
+
+func packageRank(p string) int {
+	for i, q := range packageOrder {
+		if p == q {
+			return i
+		}
+	}
+	return len(packageOrder) // qemu-system-data and any other: last, in the table's order
+}
+
+// CheckTargets fails, before anything is built, for a target the firmware
+// table (firmware_table.go) does not know: an archive for it would be
 // bundled without what its machines need to start. It names the targets
 // it knows.
 func CheckTargets(targets []string) error {
 	var unknown []string
 	for _, t := range targets {
-		_, files := firmware[t]
-		_, pkgs := firmwarePackages[t]
-		if !files || !pkgs {
+		if _, ok := firmwareTable[t]; !ok {
 			unknown = append(unknown, t)
 		}
 	}
 	if len(unknown) == 0 {
 		return nil
 	}
-	var known []string
-	for t := range firmware {
-		if _, ok := firmwarePackages[t]; ok {
-			known = append(known, t)
+	return fmt.Errorf("bundle: no firmware list for %s (the archive would lack what its machines need to start); targets with one: %s; add the others' files and Debian packages to internal/bundle/firmware_table.go",
+		strings.Join(unknown, ", "), strings.Join(FirmwareTargets(), ", "))
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// neededFirmware is every file the targets' table entries list, and of
+// those the optional ones with why they may be absent (a file one target
+// needs is not optional for another's sake). known: a target the table
+// does not know is an error (false: the caller bundles no firmware).
+func neededFirmware(targets []string, known bool) (need map[string]bool, optional map[string]string, err error) {
+	need, optional = map[string]bool{}, map[string]string{}
+	required := map[string]bool{}
+	for _, t := range targets {
+		list, ok := firmwareFilesFor(t)
+		if !ok && known {
+			return nil, nil, fmt.Errorf("bundle: no firmware list for target %s: add one to internal/bundle/firmware_table.go", t)
+		}
+		for _, f := range list {
+			need[f.Name] = true
+			if f.Optional == "" {
+				required[f.Name] = true
+			} else if _, ok := optional[f.Name]; !ok {
+				optional[f.Name] = f.Optional
+			}
 		}
 	}
-	sort.Strings(known)
-	return fmt.Errorf("bundle: no firmware list for %s (the archive would lack what its machines need to start); targets with one: %s; add the others' files and Debian packages to internal/bundle (layout.go, firmware.go)",
-		strings.Join(unknown, ", "), strings.Join(known, ", "))
+	for n := range required {
+		delete(optional, n)
+	}
+	return need, optional, nil
 }

@@ -176,7 +176,8 @@ func TestFirmwarePackagesFor(t *testing.T) {
 	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu" {
 		t.Errorf("x86: %q, %v", got, err)
 	}
-	if _, err := FirmwarePackagesFor([]string{"x86_64-softmmu", "riscv64-softmmu"}); err == nil || !strings.Contains(err.Error(), "riscv64-softmmu") {
+	// hexagon-softmmu is QEMU 11's: the table does not know it yet.
+	if _, err := FirmwarePackagesFor([]string{"x86_64-softmmu", "hexagon-softmmu"}); err == nil || !strings.Contains(err.Error(), "hexagon-softmmu") {
 		t.Errorf("an unknown target: %v", err)
 	}
 	// The desk build's aarch64: iPXE's efi-virtio.rom for -M virt's NIC.
@@ -184,26 +185,51 @@ func TestFirmwarePackagesFor(t *testing.T) {
 	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu" {
 		t.Errorf("x86_64 + aarch64: %q, %v", got, err)
 	}
+	got, err = FirmwarePackagesFor([]string{"riscv64-softmmu", "ppc-softmmu", "m68k-softmmu"})
+	if err != nil || strings.Join(got, " ") != "seabios ipxe-qemu opensbi qemu-system-data" {
+		t.Errorf("riscv64 + ppc + m68k: %q, %v", got, err)
+	}
 }
 
-// Every target of the firmware table has both its files and its packages;
-// an unknown one fails before the build, naming the known ones.
+// Every target of the table has packages for its files, and a target
+// without files names none; an unknown one fails before the build,
+// naming the known ones.
 func TestCheckTargetsFailsClosed(t *testing.T) {
-	if err := CheckTargets([]string{"x86_64-softmmu", "aarch64-softmmu", "i386-softmmu"}); err != nil {
+	if err := CheckTargets([]string{"x86_64-softmmu", "aarch64-softmmu", "i386-softmmu", "sh4-softmmu"}); err != nil {
 		t.Error(err)
 	}
-	for tgt := range firmware {
-		if _, ok := firmwarePackages[tgt]; !ok {
-			t.Errorf("%s has a file list but no packages", tgt)
+	for tgt, e := range firmwareTable {
+		if (len(e.Files) == 0) != (len(e.Packages) == 0) {
+			t.Errorf("%s: files %v, packages %v", tgt, e.Files, e.Packages)
+		}
+		for _, f := range e.Files {
+			if f.Unshipped && f.Optional == "" {
+				t.Errorf("%s: %s ships nowhere but is not optional", tgt, f.Name)
+			}
 		}
 	}
-	for tgt := range firmwarePackages {
-		if _, ok := firmware[tgt]; !ok {
-			t.Errorf("%s has packages but no file list", tgt)
-		}
-	}
-	err := CheckTargets([]string{"x86_64-softmmu", "riscv64-softmmu", "ppc64-softmmu"})
-	if err == nil || !strings.Contains(err.Error(), "riscv64-softmmu, ppc64-softmmu") || !strings.Contains(err.Error(), "aarch64-softmmu, i386-softmmu, x86_64-softmmu") {
+	err := CheckTargets([]string{"x86_64-softmmu", "hexagon-softmmu", "riscv64-linux-user"})
+	if err == nil || !strings.Contains(err.Error(), "hexagon-softmmu, riscv64-linux-user") || !strings.Contains(err.Error(), "aarch64-softmmu, alpha-softmmu, arm-softmmu") {
 		t.Errorf("unknown targets: %v", err)
+	}
+}
+
+// neededFirmware: a file one target needs stays required when another
+// lists it as optional; an optional file carries its reason.
+func TestNeededFirmware(t *testing.T) {
+	need, opt, err := neededFirmware([]string{"ppc-softmmu", "riscv32-softmmu", "hppa-softmmu"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"openbios-ppc", "qemu_vga.ndrv", "opensbi-riscv32-generic-fw_dynamic.bin", "hppa-firmware.img", "hppa-firmware64.img"} {
+		if !need[n] {
+			t.Errorf("%s not needed: %v", n, need)
+		}
+	}
+	if opt["qemu_vga.ndrv"] == "" || opt["hppa-firmware64.img"] == "" || opt["hppa-firmware.img"] != "" {
+		t.Errorf("optional: %v", opt)
+	}
+	if _, _, err := neededFirmware([]string{"hexagon-softmmu"}, true); err == nil {
+		t.Error("an unknown target was accepted")
 	}
 }

@@ -74,28 +74,6 @@ type Result struct {
 // Name returns the archive's top folder for a version: qemu-<version>-win64.
 func Name(version string) string { return "qemu-" + version + "-win64" }
 
-// firmware lists the files under share/ each system emulator needs to start
-// its default machines (BIOS, option ROMs of the default NICs and VGA
-// cards, the linux/multiboot loaders for -kernel). Other targets need a
-// line here before they can be bundled.
-var firmware = map[string][]string{
-	"x86_64-softmmu": x86Firmware,
-	"i386-softmmu":   x86Firmware,
-	// -M virt: -kernel needs no firmware; the default NIC (virtio-net-pci)
-	// loads efi-virtio.rom. UEFI boots (-bios) need an edk2 build, which
-	// is not shipped yet.
-	"aarch64-softmmu": {"efi-virtio.rom"},
-}
-
-var x86Firmware = []string{
-	"bios.bin", "bios-256k.bin", "bios-microvm.bin", "kvmvapic.bin",
-	"linuxboot.bin", "linuxboot_dma.bin", "multiboot.bin", "multiboot_dma.bin", "pvh.bin",
-	"vgabios.bin", "vgabios-ati.bin", "vgabios-bochs-display.bin", "vgabios-cirrus.bin",
-	"vgabios-qxl.bin", "vgabios-ramfb.bin", "vgabios-stdvga.bin", "vgabios-virtio.bin", "vgabios-vmware.bin",
-	"efi-e1000.rom", "efi-e1000e.rom", "efi-eepro100.rom", "efi-ne2k_pci.rom", "efi-pcnet.rom",
-	"efi-rtl8139.rom", "efi-virtio.rom", "efi-vmxnet3.rom",
-}
-
 func (in Input) logf(format string, args ...any) {
 	if in.Log != nil {
 		in.Log(fmt.Sprintf(format, args...))
@@ -213,16 +191,11 @@ func layout(ctx context.Context, in Input) (spec Spec, cl *Closure, err error) {
 		return p, err
 	}
 	var missing []string
-	need := map[string]bool{}
-	for _, t := range in.Targets {
-		list, ok := firmware[t]
-		if !ok && (len(in.FirmwareDirs) > 0 || len(in.Firmware) > 0) {
-			return Spec{}, nil, fmt.Errorf("bundle: no firmware list for target %s: add one to internal/bundle/layout.go", t)
-		}
-		for _, f := range list {
-			need[f] = true
-		}
+	need, optional, err := neededFirmware(in.Targets, len(in.FirmwareDirs) > 0 || len(in.Firmware) > 0)
+	if err != nil {
+		return Spec{}, nil, err
 	}
+	var absent []string // optional files none of the packages has: README.txt says so
 	if len(in.Targets) > 0 && !share["keymaps/en-us"] {
 		need["keymaps/"] = true // the VNC server's keymaps
 	}
@@ -263,6 +236,10 @@ func layout(ctx context.Context, in Input) (spec Spec, cl *Closure, err error) {
 			return Spec{}, nil, err
 		}
 		if src == "" {
+			if why, ok := optional[f]; ok {
+				absent = append(absent, fmt.Sprintf("share\\%s: %s", f, why))
+				continue
+			}
 			missing = append(missing, f)
 			continue
 		}
@@ -302,7 +279,7 @@ func layout(ctx context.Context, in Input) (spec Spec, cl *Closure, err error) {
 		return Spec{}, nil, err
 	}
 	entries = append(entries, lic...)
-	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps, firmwareNotes(fwPkgs), ship, len(debug) > 0)})
+	entries = append(entries, Entry{Name: "README.txt", Data: readme(in, cl, comps, firmwareNotes(fwPkgs), absent, ship, len(debug) > 0)})
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	return Spec{Top: Name(in.Version), Entries: entries, Debug: debug, Time: in.Time, Held: held}, cl, nil
 }
@@ -405,7 +382,7 @@ func findIn(dirs []string, name string) string {
 }
 
 // readme is README.txt: what the archive is, how it was built, how to start it.
-func readme(in Input, cl *Closure, comps []component, fwNotes []string, ship map[string]Stripped, debug bool) []byte {
+func readme(in Input, cl *Closure, comps []component, fwNotes, fwAbsent []string, ship map[string]Stripped, debug bool) []byte {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	w("QEMU %s for Windows (x64), portable", in.Version)
@@ -490,6 +467,14 @@ func readme(in Input, cl *Closure, comps []component, fwNotes []string, ship map
 		w("Firmware from Debian's binary packages (the rest of share\\ is built from")
 		w("this QEMU's own source):")
 		for _, n := range fwNotes {
+			w("  %s", n)
+		}
+		w("")
+	}
+	if len(fwAbsent) > 0 {
+		w("Firmware not in this archive (no Debian package of the source's suite has")
+		w("it; QEMU starts without it, but not the machines or guests named):")
+		for _, n := range fwAbsent {
 			w("  %s", n)
 		}
 		w("")

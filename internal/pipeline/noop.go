@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/checksum"
 	"qemupack/internal/config"
 	"qemupack/internal/debian"
 )
@@ -110,7 +111,7 @@ func Unchanged(c config.Config, step string) (line string, ok bool, changed stri
 		}
 	}
 	for _, f := range sortedKeys(rec.Outputs) {
-		sum, err := fileSHA256(f)
+		sum, err := checksum.File(f)
 		if err != nil {
 			return "", false, fmt.Sprintf("%s is gone", f)
 		}
@@ -139,7 +140,7 @@ func (r *Run) Remember(step, line string, outputs []string) error {
 		rec.Inputs[n] = v
 	}
 	for _, f := range outputs {
-		sum, err := fileSHA256(f)
+		sum, err := checksum.File(f)
 		if err != nil {
 			return fmt.Errorf("no-op record: %w", err)
 		}
@@ -239,7 +240,7 @@ func inputPrint(c config.Config, name string, now time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fileSHA256(exe)
+		return checksum.File(exe)
 	case "checkout":
 		return treePrint(filepath.Join(c.Root, what), true)
 	case "mirror":
@@ -351,19 +352,6 @@ func treePrint(root string, content bool) (string, error) {
 		return "absent", nil
 	}
 	if err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

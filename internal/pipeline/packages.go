@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"qemupack/internal/bundle"
@@ -102,7 +103,12 @@ func (r *Run) pythonPackages(ctx context.Context, tree qemusrc.Tree, python stri
 // (the repack ships no blobs): the packages bundle.FirmwarePackagesFor
 // names for the targets, from the QEMU source's own suite, and
 // qemu-system-data when that suite carries it for this very source
-// version (its keymaps and option ROMs match only then).
+// version (its keymaps and option ROMs match only then). When the table
+// names qemu-system-data for a target (ppc's OpenBIOS, s390x's loader,
+// ...) the suite's one is taken whatever its version (sid's is 11.1.3
+// for a 10.2.2 source): those files are firmware projects of their own
+// that QEMU only loads, and README.txt names the version; the stage's
+// own keymaps and option ROMs still come first.
 func (r *Run) firmwarePackages(ctx context.Context, tree qemusrc.Tree, targets []string) ([]bundle.Firmware, error) {
 	if tree.Flavor != qemusrc.FlavorDebian || tree.Debian == nil {
 		return nil, nil
@@ -141,6 +147,11 @@ func (r *Run) firmwarePackages(ctx context.Context, tree qemusrc.Tree, targets [
 		if err := add(p); err != nil {
 			return nil, err
 		}
+	}
+	if slices.Contains(names, "qemu-system-data") {
+		// The table wants it for a target's own firmware (OpenBIOS,
+		// SLOF, PALcode, ...), in the suite's version: added above.
+		return out, nil
 	}
 	if vs, err := t.BinaryVersions(ctx, "qemu-system-data"); err == nil {
 		if p, ok := inSuite(vs, suite); ok && p.Version == tree.Debian.Version {

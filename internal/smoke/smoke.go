@@ -96,9 +96,34 @@ func NewRunner(work string) (*Runner, error) {
 		}
 		// No Mono/Gecko installers, no debug chatter, 64-bit prefix.
 		env = append(env, "WINEPREFIX="+r.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=", "WINEARCH=win64")
+		env = withCharset(env)
 	}
 	r.Env = env
 	return r, nil
+}
+
+// withCharset gives wine's programs a LANG that names a character set
+// (C.UTF-8) when the caller's has none (unset, C, POSIX), as a minimal
+// root or a CI job has. GLib's console charset lookup reads $LANG's
+// charset first; without one it asks GetConsoleOutputCP, which under
+// wine, for a program whose output is a pipe, fails with
+// ERROR_INVALID_ACCESS where Windows says ERROR_INVALID_HANDLE (no
+// console), the one error GLib accepts silently. GLib then warns,
+// printing the warning asks again, and the recursion aborts the program:
+// qemu-ga.exe --version exited 3 that way in a fresh Debian root (and
+// with an X display, wine's crash dialog kept it running until the
+// smoke's limit). Windows never takes that path; wine needs the charset.
+func withCharset(env []string) []string {
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "LANG="); ok {
+			if strings.Contains(v, ".") {
+				return env
+			}
+			env[i] = "LANG=C.UTF-8"
+			return env
+		}
+	}
+	return append(env, "LANG=C.UTF-8")
 }
 
 // Command runs exe with args in dir with a time bound; line gets each

@@ -5,7 +5,8 @@
 // before any test runs and gives the exact command), then gathers the real
 // inputs some tests need but may not download themselves (tests make no
 // network traffic): the source tarballs of the libraries the deps tests
-// build for real. It is what `go run mage.go test` does first.
+// build for real, and the Debian firmware packages internal/bundle's
+// table test looks into. It is what `go run mage.go test` does first.
 package testprep
 
 import (
@@ -46,7 +47,11 @@ func Prepare(ctx context.Context, cfg config.Config, o Options, out io.Writer) (
 	if err := SetupHost(ctx, cfg, o.Host, out); err != nil {
 		return nil, err
 	}
-	return Inputs(ctx, cfg, o.Fetcher, out)
+	env, err := Inputs(ctx, cfg, o.Fetcher, out)
+	if err != nil || cfg.TestMirror != "" {
+		return env, err // a folder the user names is used as it is
+	}
+	return env, FirmwareDebs(ctx, cfg, filepath.Join(cfg.CacheDir, "test-mirror"), out)
 }
 
 // SetupHost probes the toolchain and the test suite's needs and installs
