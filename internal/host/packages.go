@@ -19,6 +19,13 @@ const (
 	ToolCMake      = "cmake"  // builds the desk profile's CMake recipes (capstone, libssh)
 	ToolMsgfmt     = "msgfmt" // libgpg-error's install runs it, even with --disable-nls
 	ToolGXX        = "g++"    // the cross C++ compiler, <prefix>g++: zstd's and harfbuzz's meson projects ask for it
+	// ToolGlibMkenums stands for GLib's code generators of the build
+	// machine (glib-mkenums, glib-genmarshal, glib-compile-resources,
+	// gdbus-codegen: one package), which the GTK stack's recipes run
+	// (deps' build tools); ToolGlibSchemas compiles GTK's GSettings
+	// schemas, in the recipe and for the archive's runtime data.
+	ToolGlibMkenums = "glib-mkenums"
+	ToolGlibSchemas = "glib-compile-schemas"
 	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
 	// meson asks for it in a cross build, and it makes the x86 option
 	// ROMs Debian's repacks lack. On Debian it comes with libc6-dev: gcc
@@ -66,10 +73,11 @@ func ToolPackage(f Family, tool, triplet string) string {
 var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
 		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
-		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli"},
+		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli",
+		ToolGlibMkenums: "libglib2.0-dev-bin", ToolGlibSchemas: "libglib2.0-bin"},
 	Fedora: {ToolGCC: "-gcc", ToolGXX: "-gcc-c++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
-		ToolCC: "gcc", ToolPyTOML: "python3-tomli"},
+		ToolCC: "gcc", ToolPyTOML: "python3-tomli", ToolGlibMkenums: "glib2-devel", ToolGlibSchemas: "glib2"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolGXX: "-gcc-g++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc-core"},

@@ -118,6 +118,8 @@ func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("patch", "GNU patch 2.7.6")
 	h.Tool("cmake", "cmake version 3.25.1")
 	h.Tool("msgfmt", "msgfmt (GNU gettext-tools) 0.21")
+	h.Tool("glib-mkenums", "glib-mkenums version 2.74.6")
+	h.Tool("glib-compile-schemas", "2.74.6")
 	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 }
 
