@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"qemupack/internal/config"
+	"qemupack/internal/debian"
 	"qemupack/internal/deps"
 	"qemupack/internal/pipeline"
 	"qemupack/internal/recipe"
+	"qemupack/internal/source"
 )
 
 // ScriptLib is one library the script builds.
@@ -21,6 +24,17 @@ type ScriptLib struct {
 	Tarball string   // the verified tarball (from the cache's sources)
 	Subdir  string   // the folder of the tarball to build
 	Patches []string // ours, in order
+	// Debian, when set, is the Debian patch series the main job applied
+	// before ours.
+	Debian *ScriptDebian
+}
+
+// ScriptDebian is a Debian packaging tarball and the entries of its
+// series the main job applied, in order.
+type ScriptDebian struct {
+	Tarball string
+	Dir     string // the debian/ folder inside the tarball ("debian" or "<top>/debian")
+	Patches []debian.SeriesEntry
 }
 
 // ScriptInput is what the plain build script is generated from: the same
@@ -66,9 +80,11 @@ func Script(in ScriptInput) (string, error) {
 	w(`export PKG_CONFIG_LIBDIR=%s PKG_CONFIG_PATH=`, `"`+strings.Join(pc, ":")+`"`)
 	for _, l := range in.Libs {
 		r := l.Recipe
-		for _, s := range r.Sources {
-			if s.DebianPatches != nil {
-				return "", fmt.Errorf("the script baseline does not apply Debian patch series (%s)", r.Name)
+		if l.Debian == nil {
+			for _, s := range r.Sources {
+				if s.DebianPatches != nil {
+					return "", fmt.Errorf("the script baseline has no Debian patch series for %s, whose recipe applies one", r.Name)
+				}
 			}
 		}
 		w("")
@@ -76,6 +92,12 @@ func Script(in ScriptInput) (string, error) {
 		w(`rm -rf "$W/%s" && mkdir -p "$W/%s" && cd "$W/%s"`, r.Name, r.Name, r.Name)
 		w("tar xf %s", q(l.Tarball))
 		w(`cd "$(find . -mindepth 1 -maxdepth 1 -type d | head -1)"`)
+		if d := l.Debian; d != nil {
+			w(`mkdir -p "$W/%s-debian" && tar xf %s -C "$W/%s-debian"`, r.Name, q(d.Tarball), r.Name)
+			for _, e := range d.Patches {
+				w(`patch -p%d -s < "$W/%s-debian/"%s`, e.Strip, r.Name, q(path.Join(d.Dir, "patches", e.Name)))
+			}
+		}
 		for _, p := range l.Patches {
 			w("patch -p1 -s < %s", q(p))
 		}
@@ -221,6 +243,11 @@ func ScriptFor(c config.Config, r *pipeline.Run) (ScriptInput, error) {
 		if m.SHA256 == "" {
 			sl.Tarball = filepath.Join(c.CacheDir, "sources", "signed", m.Source)
 		}
+		if m.DebianPatches != "" {
+			if sl.Debian, err = scriptDebian(c, *rec, m); err != nil {
+				return ScriptInput{}, fmt.Errorf("%s %s: %w", l.Name, l.Version, err)
+			}
+		}
 		for _, p := range m.Patches {
 			sl.Patches = append(sl.Patches, filepath.Join(c.Root, "patches", l.Name, l.Version, p))
 		}
@@ -234,6 +261,56 @@ func ScriptFor(c config.Config, r *pipeline.Run) (ScriptInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// scriptDebian finds the Debian packaging tarball a library's build
+// applied (in the cache's verified sources) and the strip level of each
+// series entry it applied.
+func scriptDebian(c config.Config, rec recipe.Recipe, m deps.Manifest) (*ScriptDebian, error) {
+	var dp *recipe.DebianPatches
+	for _, s := range rec.Sources {
+		if s.DebianPatches != nil && s.DebianPatches.File == m.DebianPatches {
+			dp = s.DebianPatches
+		}
+	}
+	if dp == nil {
+		return nil, fmt.Errorf("the build applied %s, which the recipe no longer names: run bundle again first", m.DebianPatches)
+	}
+	tarball := filepath.Join(c.CacheDir, "sources", strings.ToLower(dp.SHA256), dp.File)
+	tmp, err := os.MkdirTemp("", "qemupack-bench-debian-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	top, err := source.Extract(tarball, filepath.Join(tmp, "x"))
+	if err != nil {
+		return nil, fmt.Errorf("reading its Debian series: %w", err)
+	}
+	debDir := top
+	if filepath.Base(top) != "debian" {
+		debDir = filepath.Join(top, "debian")
+	}
+	rel, err := filepath.Rel(filepath.Join(tmp, "x"), debDir)
+	if err != nil {
+		return nil, err
+	}
+	entries, _, err := debian.ReadPatches(debDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dp.File, err)
+	}
+	strip := map[string]int{}
+	for _, e := range entries {
+		strip[e.Name] = e.Strip
+	}
+	d := &ScriptDebian{Tarball: tarball, Dir: filepath.ToSlash(rel)}
+	for _, n := range m.DebianApplied {
+		s, ok := strip[n]
+		if !ok {
+			return nil, fmt.Errorf("the build applied %s, which %s's series does not have", n, dp.File)
+		}
+		d.Patches = append(d.Patches, debian.SeriesEntry{Name: n, Strip: s})
+	}
+	return d, nil
 }
 
 // cold runs the main job in an empty cache (only the verified downloads
