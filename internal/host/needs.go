@@ -71,6 +71,8 @@ func (n Need) What() string {
 var Needs = []Need{
 	{Job: JobSmoke, Program: "wine", Unix: true, Package: map[Family]string{Debian: "wine wine64", Fedora: "wine"},
 		Why: "runs the archive's programs with nothing else installed"},
+	{Job: JobSmoke, File: "/usr/share/wine/fonts/tahoma.ttf", Unix: true, Package: map[Family]string{Debian: "fonts-wine", Fedora: "wine-fonts"},
+		Why: "wine's Tahoma, registered in the smoke's prefix so GTK's text renders (only a Recommends of wine, so setup names it)"},
 	{Job: JobSmoke, Program: "Xvfb", Unix: true, Package: map[Family]string{Debian: "xvfb", Fedora: "xorg-x11-server-Xvfb"},
 		Why: "the screen the desk archive's window checks look at (SDL window, VNC framebuffer)"},
 	{Job: JobSmoke, Program: "xwininfo", Unix: true, Package: map[Family]string{Debian: "x11-utils", Fedora: "xwininfo"},
@@ -89,6 +91,8 @@ var Needs = []Need{
 	// (and proved by the fresh-root check, where only these are added).
 	{Job: JobTest, Program: "wine", Unix: true, Package: map[Family]string{Debian: "wine wine64", Fedora: "wine"},
 		Why: "runs the Windows programs the smoke, signing and installer tests build"},
+	{Job: JobTest, File: "/usr/share/wine/fonts/tahoma.ttf", Unix: true, Package: map[Family]string{Debian: "fonts-wine", Fedora: "wine-fonts"},
+		Why: "wine's Tahoma for the GTK window tests (internal/smoke, the GTK proof in internal/deps)"},
 	{Job: JobTest, Program: "makensis", Package: map[Family]string{Debian: "nsis", Fedora: "mingw32-nsis"},
 		Why: "builds the installer (internal/installer, internal/release tests)"},
 	{Job: JobTest, File: "/usr/share/nsis/Plugins/x86-unicode/*.dll", Package: map[Family]string{Debian: "nsis-common"},

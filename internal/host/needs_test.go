@@ -52,7 +52,7 @@ func TestNeedsOnlyAskedJobsCount(t *testing.T) {
 		`ok +makensis +` + regexp.QuoteMeta(filepath.Join(h.Bin, "makensis")),
 		`ok +/usr/share/nsis/Plugins/x86-unicode/\*\.dll`,
 		`MISSING +shellcheck +checks the workflow`,
-		`install: apt-get install -y wine wine64 osslsigncode shellcheck genisoimage`,
+		`install: apt-get install -y wine wine64 fonts-wine osslsigncode shellcheck genisoimage`,
 	} {
 		if !regexp.MustCompile(re).MatchString(buf.String()) {
 			t.Errorf("report lacks %s:\n%s", re, buf.String())
@@ -71,7 +71,7 @@ func TestNeedsOnlyAskedJobsCount(t *testing.T) {
 		}
 		what = append(what, m.What)
 	}
-	if strings.Join(what, " ") != "wine Xvfb xwininfo xprop xdotool" {
+	if strings.Join(what, " ") != "wine /usr/share/wine/fonts/tahoma.ttf Xvfb xwininfo xprop xdotool" {
 		t.Fatalf("bundle's missing: %+v", r.Missing)
 	}
 	pkgs, err := host.Setup(context.Background(), r)
@@ -80,7 +80,7 @@ func TestNeedsOnlyAskedJobsCount(t *testing.T) {
 	}
 	data, _ := os.ReadFile(log)
 	// Two packages for one need: separate arguments to apt-get.
-	if strings.Join(pkgs, ",") != "wine,wine64,xvfb,x11-utils,xdotool" || strings.TrimSpace(string(data)) != "install -y -q --no-install-recommends wine wine64 xvfb x11-utils xdotool" {
+	if strings.Join(pkgs, ",") != "wine,wine64,fonts-wine,xvfb,x11-utils,xdotool" || strings.TrimSpace(string(data)) != "install -y -q --no-install-recommends wine wine64 fonts-wine xvfb x11-utils xdotool" {
 		t.Errorf("installed %q; apt-get saw %q", pkgs, data)
 	}
 }
@@ -100,7 +100,7 @@ func TestSetupForTests(t *testing.T) {
 	}
 	data, _ := os.ReadFile(log)
 	got := strings.Fields(string(data))
-	for _, p := range []string{"wine", "wine64", "nsis", "nsis-common", "osslsigncode", "shellcheck", "genisoimage", "qemu-utils", "git", "binutils-mingw-w64-x86-64"} {
+	for _, p := range []string{"wine", "wine64", "fonts-wine", "nsis", "nsis-common", "osslsigncode", "shellcheck", "genisoimage", "qemu-utils", "git", "binutils-mingw-w64-x86-64"} {
 		if !contains(got, p) {
 			t.Errorf("apt-get install lacks %s: %q", p, data)
 		}
@@ -124,10 +124,10 @@ func TestSetupDeclined(t *testing.T) {
 	}
 	_, err = host.Setup(context.Background(), r)
 	var need *host.NeedInstall
-	if !errors.As(err, &need) || need.Command != "apt-get install -y wine wine64 xvfb x11-utils xdotool" {
+	if !errors.As(err, &need) || need.Command != "apt-get install -y wine wine64 fonts-wine xvfb x11-utils xdotool" {
 		t.Fatalf("want the command back, got %v", err)
 	}
-	for _, s := range []string{"QEMUPACK_SETUP=no", "apt-get install -y wine wine64 xvfb x11-utils xdotool", "QEMUPACK_SMOKE=skip"} {
+	for _, s := range []string{"QEMUPACK_SETUP=no", "apt-get install -y wine wine64 fonts-wine xvfb x11-utils xdotool", "QEMUPACK_SMOKE=skip"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error lacks %q: %v", s, err)
 		}
@@ -138,7 +138,7 @@ func TestSetupDeclined(t *testing.T) {
 	// Not root: the same, with sudo.
 	opts.IsRoot = func() bool { return false }
 	r, _ = host.Probe(context.Background(), cfgFor(t, h), opts)
-	if _, err := host.Setup(context.Background(), r); !errors.As(err, &need) || need.Command != "sudo apt-get install -y wine wine64 xvfb x11-utils xdotool" {
+	if _, err := host.Setup(context.Background(), r); !errors.As(err, &need) || need.Command != "sudo apt-get install -y wine wine64 fonts-wine xvfb x11-utils xdotool" {
 		t.Errorf("not root: %v", err)
 	}
 }
