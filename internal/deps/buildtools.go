@@ -21,6 +21,9 @@ import (
 // used: Debian's libglib2.0-dev-bin and libglib2.0-bin, which give the
 // same GLib release as the recipe on Debian 12. The generated code is C
 // source or a GVariant database, the same whichever machine made it.
+// GTK's resources also need gdk-pixbuf-pixdata, which glib-compile-resources
+// runs for the images marked to-pixdata (the build machine's gdk-pixbuf;
+// its output, raw pixel data, does not depend on that machine either).
 
 // debianToolPackage names the Debian package of a build tool, for the
 // error that tells a user what to install.
@@ -30,6 +33,7 @@ var debianToolPackage = map[string]string{
 	"glib-compile-resources": "libglib2.0-dev-bin",
 	"gdbus-codegen":          "libglib2.0-dev-bin",
 	"glib-compile-schemas":   "libglib2.0-bin",
+	"gdk-pixbuf-pixdata":     "libgdk-pixbuf2.0-bin",
 	"cc":                     "gcc",
 }
 

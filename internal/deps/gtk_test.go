@@ -139,13 +139,13 @@ func TestMissingBuildToolNamesRecipeAndPackage(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	tc := Toolchain{CrossPrefix: "x86_64-w64-mingw32-", Triplet: "x86_64-w64-mingw32"}
 	r := recipe.Recipe{Name: "gtk3", Version: "3.24.38", Provides: map[string]string{"gtk+-3.0": "3.24.38"}, Build: "meson",
-		BuildTools: []string{"glib-compile-resources", "glib-compile-schemas", "{cross}g++", "cc"}}
+		BuildTools: []string{"glib-compile-resources", "glib-compile-schemas", "gdk-pixbuf-pixdata", "{cross}g++", "cc"}}
 	_, err := Plan(context.Background(), Options{CacheDir: t.TempDir(), Recipes: []recipe.Recipe{r}, Tool: tc, Mode: "recipes", Want: []string{"gtk+-3.0"}})
 	if err == nil {
 		t.Fatal("a plan with missing build tools must fail before anything builds")
 	}
 	for _, want := range []string{"recipes/deps/gtk3.json", "glib-compile-resources (Debian: libglib2.0-dev-bin)",
-		"glib-compile-schemas (Debian: libglib2.0-bin)", "x86_64-w64-mingw32-g++ (Debian: g++-mingw-w64-x86-64)", "cc (Debian: gcc)"} {
+		"glib-compile-schemas (Debian: libglib2.0-bin)", "gdk-pixbuf-pixdata (Debian: libgdk-pixbuf2.0-bin)", "x86_64-w64-mingw32-g++ (Debian: g++-mingw-w64-x86-64)", "cc (Debian: gcc)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -262,6 +262,7 @@ func Probe(ctx context.Context, cfg config.Config, opts Options) (Report, error)
 		{ToolMsgfmt, "msgfmt", []string{"--version"}, false, "libgpg-error's install runs it (even with --disable-nls) where the host has no mingw libgcrypt"},
 		{ToolGlibMkenums, "glib-mkenums", []string{"--version"}, false, "GLib's code generators of the build machine (with glib-genmarshal, glib-compile-resources, gdbus-codegen): the GTK stack's recipes run them"},
 		{ToolGlibSchemas, "glib-compile-schemas", []string{"--version"}, false, "compiles GTK's GSettings schemas, in its recipe and into the desk archive"},
+		{ToolPixdata, "gdk-pixbuf-pixdata", []string{"--version"}, false, "turns GTK's theme images into the pixel data its resources embed (glib-compile-resources runs it while GTK builds)"},
 		{ToolCC, "cc", []string{"--version"}, false, "the build machine's C compiler: QEMU 8+'s meson asks for it; it also makes the x86 option ROMs of Debian's repacks"},
 	}
 	for _, s := range specs {

@@ -129,7 +129,7 @@ func TestProbeMissingGatheredWithInstallCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.InstallCommand()
-	want := "apt-get install -y gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch cmake gettext libglib2.0-dev-bin libglib2.0-bin gcc libc6-dev libz-mingw-w64-dev"
+	want := "apt-get install -y gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 ninja-build meson pkg-config bison flex patch cmake gettext libglib2.0-dev-bin libglib2.0-bin libgdk-pixbuf2.0-bin gcc libc6-dev libz-mingw-w64-dev"
 	if got != want {
 		t.Errorf("install command\n got %s\nwant %s", got, want)
 	}
@@ -306,6 +306,7 @@ func TestSetup(t *testing.T) {
 	h.Tool("msgfmt", "msgfmt (GNU gettext-tools) 0.21")
 	h.Tool("glib-mkenums", "glib-mkenums version 2.74.6")
 	h.Tool("glib-compile-schemas", "2.74.6")
+	h.Tool("gdk-pixbuf-pixdata", "gdk-pixbuf-pixdata-3.0 version 2.42.10")
 	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 	h.PC(hosttest.Sysroot, "zlib", "1.2.13")
 	log := filepath.Join(h.Root, "apt.log")
@@ -349,7 +350,7 @@ func TestSetupElsewhereGivesCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = host.Setup(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc mingw64-gcc-c++ ninja-build meson pkgconf-pkg-config bison flex make patch cmake gettext glib2-devel glib2 gcc mingw64-glib2") {
+	if err == nil || !strings.Contains(err.Error(), "dnf install -y mingw64-gcc mingw64-gcc-c++ ninja-build meson pkgconf-pkg-config bison flex make patch cmake gettext glib2-devel glib2 gdk-pixbuf2-devel gcc mingw64-glib2") {
 		t.Errorf("want the dnf command, got %v", err)
 	}
 }

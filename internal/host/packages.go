@@ -26,6 +26,10 @@ const (
 	// schemas, in the recipe and for the archive's runtime data.
 	ToolGlibMkenums = "glib-mkenums"
 	ToolGlibSchemas = "glib-compile-schemas"
+	// ToolPixdata is gdk-pixbuf's converter of the build machine:
+	// glib-compile-resources runs it for GTK's theme images and fails
+	// without it.
+	ToolPixdata = "gdk-pixbuf-pixdata"
 	// ToolCC is the build machine's own C compiler: QEMU 8 and later's
 	// meson asks for it in a cross build, and it makes the x86 option
 	// ROMs Debian's repacks lack. On Debian it comes with libc6-dev: gcc
@@ -74,10 +78,10 @@ var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
 		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli",
-		ToolGlibMkenums: "libglib2.0-dev-bin", ToolGlibSchemas: "libglib2.0-bin"},
+		ToolGlibMkenums: "libglib2.0-dev-bin", ToolGlibSchemas: "libglib2.0-bin", ToolPixdata: "libgdk-pixbuf2.0-bin"},
 	Fedora: {ToolGCC: "-gcc", ToolGXX: "-gcc-c++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
-		ToolCC: "gcc", ToolPyTOML: "python3-tomli", ToolGlibMkenums: "glib2-devel", ToolGlibSchemas: "glib2"},
+		ToolCC: "gcc", ToolPyTOML: "python3-tomli", ToolGlibMkenums: "glib2-devel", ToolGlibSchemas: "glib2", ToolPixdata: "gdk-pixbuf2-devel"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolGXX: "-gcc-g++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc-core"},

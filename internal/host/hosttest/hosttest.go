@@ -120,6 +120,7 @@ func (h *Host) Toolchain(mesonVer, pythonVer string) {
 	h.Tool("msgfmt", "msgfmt (GNU gettext-tools) 0.21")
 	h.Tool("glib-mkenums", "glib-mkenums version 2.74.6")
 	h.Tool("glib-compile-schemas", "2.74.6")
+	h.Tool("gdk-pixbuf-pixdata", "gdk-pixbuf-pixdata-3.0 version 2.42.10")
 	h.Tool("cc", "cc (Debian 12.2.0-14) 12.2.0")
 }
 
