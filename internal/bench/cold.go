@@ -53,8 +53,9 @@ type ScriptInput struct {
 	Configure    []string
 	ConfigureEnv []string
 	StackDir     string
-	// Exes are the programs the script builds (ninja targets).
-	Exes []string
+	// Targets are the ninja targets the script builds: the main job's
+	// (xbuild.Result.NinjaTargets, paths in the build folder).
+	Targets []string
 }
 
 // Script is a plain shell script that builds, one after the other, every
@@ -183,7 +184,7 @@ func Script(in ScriptInput) (string, error) {
 		args = append(args, dq(rewrite(a)))
 	}
 	w(`env %s %s`, strings.Join(env, " "), strings.Join(args, " "))
-	w(`ninja -j$JOBS %s`, strings.Join(in.Exes, " "))
+	w(`ninja -j$JOBS %s`, strings.Join(quoteAll(in.Targets), " "))
 	w(`echo "== done"`)
 	return b.String(), nil
 }
@@ -216,7 +217,10 @@ func ScriptFor(c config.Config, r *pipeline.Run) (ScriptInput, error) {
 	if err != nil {
 		return ScriptInput{}, err
 	}
-	in := ScriptInput{Tool: tc, Jobs: c.Jobs, QEMUTree: r.Source.Dir, Configure: r.Build.ConfigureArgs, StackDir: r.Deps.Dir, Exes: r.Build.Exes}
+	in := ScriptInput{Tool: tc, Jobs: c.Jobs, QEMUTree: r.Source.Dir, Configure: r.Build.ConfigureArgs, StackDir: r.Deps.Dir, Targets: r.Build.NinjaTargets}
+	if len(in.Targets) == 0 {
+		return ScriptInput{}, fmt.Errorf("the cached QEMU build %s does not say which ninja targets it built (made by an older qemupack): remove that folder and run bench again, which rebuilds it", filepath.Dir(r.Build.StageDir))
+	}
 	for _, l := range r.Deps.Libs {
 		if l.From == deps.FromHost {
 			continue
@@ -353,7 +357,7 @@ func cold(ctx context.Context, o Options, r *pipeline.Run) ([]Figure, error) {
 	}
 	work := filepath.Join(base, "plain")
 	os.MkdirAll(work, 0o755)
-	o.say("cold: the plain script %s (%d libraries, then QEMU's %d programs)", sp, len(in.Libs), len(in.Exes))
+	o.say("cold: the plain script %s (%d libraries, then QEMU's %d ninja targets)", sp, len(in.Libs), len(in.Targets))
 	t = time.Now()
 	cmd := exec.CommandContext(ctx, "bash", sp, work)
 	out, err := cmd.CombinedOutput()

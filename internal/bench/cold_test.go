@@ -38,7 +38,7 @@ func TestScriptFromRecipes(t *testing.T) {
 		StackDir:     "/c/stack/stack-123",
 		Configure:    []string{"/c/qemu-src/qemu-7.2.22-abc/src/configure", "--cross-prefix=x86_64-w64-mingw32-", "--extra-cflags=-I/../c/stack/stack-123/include -ffile-prefix-map=/c/qemu-src/qemu-7.2.22-abc/src=."},
 		ConfigureEnv: []string{"PATH=/usr/bin:$PATH", "PKG_CONFIG_LIBDIR=/c/stack/stack-123/lib/pkgconfig:/usr/x86_64-w64-mingw32/lib/pkgconfig"},
-		Exes:         []string{"qemu-system-x86_64.exe", "qemu-img.exe"},
+		Targets:      []string{"qemu-system-x86_64.exe", "storage-daemon/qemu-storage-daemon.exe"},
 	}
 	s, err := Script(in)
 	if err != nil {
@@ -63,7 +63,7 @@ func TestScriptFromRecipes(t *testing.T) {
 		`"$W/qemu-src/configure"`,
 		`"--extra-cflags=-I/..$P/include`, // /../ + an absolute $P
 		`PKG_CONFIG_LIBDIR="$P/lib/pkgconfig:/usr/x86_64-w64-mingw32/lib/pkgconfig"`,
-		"ninja -j$JOBS qemu-system-x86_64.exe qemu-img.exe",
+		"ninja -j$JOBS 'qemu-system-x86_64.exe' 'storage-daemon/qemu-storage-daemon.exe'",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %q", want)
@@ -158,7 +158,7 @@ func TestScriptAppliesDebianSeries(t *testing.T) {
 		StackDir:     stack,
 		Configure:    []string{filepath.Join(qtree, "configure")},
 		ConfigureEnv: []string{"STACK=" + stack},
-		Exes:         []string{"qemu-img.exe"},
+		Targets:      []string{"qemu-img.exe"},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -70,6 +70,11 @@ type Result struct {
 	Patches      []string `json:"patches"` // ours, from patches/qemu/<version>
 	Targets      []string `json:"targets"`
 	Exes         []string `json:"exes"` // staged .exe files, relative to StageDir, sorted
+	// NinjaTargets are the build files ninja made (ShippedTargets,
+	// relative to the build folder: storage-daemon/qemu-storage-daemon.exe
+	// in QEMU 10), so a benchmark's plain script builds the same ones.
+	// Empty in records made before it was kept.
+	NinjaTargets []string `json:"ninja_targets,omitempty"`
 	// BuildTools says what the build brought beyond the host's toolchain:
 	// python packages on PYTHONPATH, option ROMs made with the host's gcc.
 	BuildTools []string `json:"build_tools,omitempty"`
@@ -391,7 +396,7 @@ func (o Options) make(ctx context.Context, plan Plan, known map[string]bool, tar
 	}
 	r := Result{
 		StageDir: filepath.Join(final, "stage"), Version: o.Tree.Version, Flavor: o.Tree.Flavor, SourceOrigin: o.Tree.Origin,
-		Patches: o.Tree.Patches, Targets: targets, Exes: exes,
+		Patches: o.Tree.Patches, Targets: targets, Exes: exes, NinjaTargets: plan.NinjaTargets,
 		LicenseFiles:  licenseFiles(o.Tree.Dir),
 		ConfigureArgs: conf.Args, Steps: prog.Tot, Times: times, Log: logs,
 		BuildTools: tools, Configured: &configured,
