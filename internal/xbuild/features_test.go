@@ -11,20 +11,26 @@ import (
 	"qemupack/internal/profile"
 )
 
-const configuredDir = "../../testdata/xbuild/qemu-10.2.2-configured"
+// The real configured builds the tests read: the desk build (GTK, SDL and
+// the rest, x86_64 and aarch64) of QEMU 10.0.13 from a fresh root, and
+// the headless build of 10.2.2.
+const (
+	deskConfigured     = "../../testdata/xbuild/qemu-10.0.13-configured/desk"
+	headlessConfigured = "../../testdata/xbuild/qemu-10.2.2-configured/headless"
+)
 
 // configuredCopy puts the real configured files of one build into a
 // folder laid out as meson's build folder is.
-func configuredCopy(t *testing.T, which string) string {
+func configuredCopy(t *testing.T, from string) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "meson-info"), 0o755)
-	ents, err := os.ReadDir(filepath.Join(configuredDir, which))
+	ents, err := os.ReadDir(from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(configuredDir, which, e.Name()))
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +57,7 @@ var deskShipped = []string{"qemu-img.exe", "qemu-io.exe", "qemu-nbd.exe", "qemu-
 
 func TestDeskBuildHasEveryPromisedFeature(t *testing.T) {
 	targets := []string{"aarch64-softmmu", "x86_64-softmmu"}
-	c, err := ReadConfigured(configuredCopy(t, "desk"), targets, deskShipped)
+	c, err := ReadConfigured(configuredCopy(t, deskConfigured), targets, deskShipped)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +79,7 @@ func TestDeskBuildHasEveryPromisedFeature(t *testing.T) {
 // with the mingw headers, are on in both.
 func TestHeadlessBuildFailsTheDeskPromise(t *testing.T) {
 	targets := []string{"x86_64-softmmu"}
-	c, err := ReadConfigured(configuredCopy(t, "headless"), targets, []string{"qemu-img.exe", "qemu-system-x86_64.exe"})
+	c, err := ReadConfigured(configuredCopy(t, headlessConfigured), targets, []string{"qemu-img.exe", "qemu-system-x86_64.exe"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +92,7 @@ func TestHeadlessBuildFailsTheDeskPromise(t *testing.T) {
 	for _, m := range fe.Missing {
 		missing = append(missing, m.Feature.Name)
 	}
-	want := []string{"sdl", "vnc-password", "zstd", "libusb", "usb-redir", "curl", "libssh", "capstone", "guest-agent"}
+	want := []string{"gtk", "sdl", "vnc-password", "zstd", "libusb", "usb-redir", "curl", "libssh", "capstone", "guest-agent"}
 	if !reflect.DeepEqual(missing, want) {
 		t.Errorf("missing %v, want %v", missing, want)
 	}
@@ -105,7 +111,7 @@ func TestHeadlessBuildFailsTheDeskPromise(t *testing.T) {
 
 // WHPX dropped by configure (its header not found) on the one x86 target.
 func TestWHPXLeftOffIsRefused(t *testing.T) {
-	dir := configuredCopy(t, "desk")
+	dir := configuredCopy(t, deskConfigured)
 	f := filepath.Join(dir, "x86_64-softmmu-config-target.h")
 	b, _ := os.ReadFile(f)
 	os.WriteFile(f, []byte(strings.Replace(string(b), "#define CONFIG_WHPX 1", "#undef CONFIG_WHPX", 1)), 0o644)
@@ -126,7 +132,7 @@ func TestWHPXLeftOffIsRefused(t *testing.T) {
 }
 
 func TestReadConfiguredNeedsAFinishedConfigure(t *testing.T) {
-	dir := configuredCopy(t, "desk")
+	dir := configuredCopy(t, deskConfigured)
 	os.Remove(filepath.Join(dir, "aarch64-softmmu-config-target.h"))
 	if _, err := ReadConfigured(dir, []string{"aarch64-softmmu"}, nil); err == nil || !strings.Contains(err.Error(), "aarch64-softmmu-config-target.h") {
 		t.Errorf("missing config-target.h: %v", err)
@@ -142,12 +148,12 @@ func TestProfileOptionsReplaceTheHeadlessOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := " " + strings.Join(opts, " ") + " "
-	for _, s := range []string{"--enable-sdl", "--enable-guest-agent", "--enable-gcrypt", "--enable-dsound", "--enable-whpx", "--disable-qga-vss", "--disable-gtk"} {
+	for _, s := range []string{"--enable-sdl", "--enable-guest-agent", "--enable-gcrypt", "--enable-dsound", "--enable-whpx", "--disable-qga-vss", "--enable-gtk", "--disable-vte"} {
 		if !strings.Contains(line, " "+s+" ") {
 			t.Errorf("desk line lacks %s: %s", s, line)
 		}
 	}
-	for _, s := range []string{"--disable-sdl ", "--disable-guest-agent ", "--disable-zstd "} {
+	for _, s := range []string{"--disable-sdl ", "--disable-guest-agent ", "--disable-zstd ", "--disable-gtk "} {
 		if strings.Contains(line, " "+s) {
 			t.Errorf("desk line still has %s", s)
 		}
