@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"qemupack/internal/checksum"
+	"qemupack/internal/host"
 	"qemupack/internal/recipe"
 )
 
@@ -24,18 +25,6 @@ import (
 // GTK's resources also need gdk-pixbuf-pixdata, which glib-compile-resources
 // runs for the images marked to-pixdata (the build machine's gdk-pixbuf;
 // its output, raw pixel data, does not depend on that machine either).
-
-// debianToolPackage names the Debian package of a build tool, for the
-// error that tells a user what to install.
-var debianToolPackage = map[string]string{
-	"glib-mkenums":           "libglib2.0-dev-bin",
-	"glib-genmarshal":        "libglib2.0-dev-bin",
-	"glib-compile-resources": "libglib2.0-dev-bin",
-	"gdbus-codegen":          "libglib2.0-dev-bin",
-	"glib-compile-schemas":   "libglib2.0-bin",
-	"gdk-pixbuf-pixdata":     "libgdk-pixbuf2.0-bin",
-	"cc":                     "gcc",
-}
 
 // buildTool is one program found on PATH.
 type buildTool struct {
@@ -54,24 +43,22 @@ func (t Toolchain) expandTool(name string) string {
 	return strings.ReplaceAll(name, "{cross}", t.CrossPrefix)
 }
 
-// toolPackage is the Debian package that installs a build tool.
+// toolPackage is the package that installs a build tool on this host's
+// family, as setup would install it (host owns the names; "" when it
+// knows none).
 func (t Toolchain) toolPackage(name string) string {
+	key := name
 	if rest, ok := strings.CutPrefix(name, "{cross}"); ok {
-		arch, _, _ := strings.Cut(t.Triplet, "-")
-		if arch == "" {
-			arch = "x86_64"
-		}
-		arch = strings.ReplaceAll(arch, "_", "-")
 		switch rest {
-		case "g++":
-			return "g++-mingw-w64-" + arch
 		case "gcc":
-			return "gcc-mingw-w64-" + arch
+			key = host.ToolGCC
+		case "g++":
+			key = host.ToolGXX
 		default:
-			return "binutils-mingw-w64-" + arch
+			key = host.ToolBinutils
 		}
 	}
-	return debianToolPackage[name]
+	return host.ToolPackage(t.Family, key, t.Triplet)
 }
 
 // findBuildTools looks up every build tool of r on PATH, sorted by name.
@@ -79,7 +66,7 @@ func (t Toolchain) toolPackage(name string) string {
 // package to install.
 func (t Toolchain) findBuildTools(r recipe.Recipe) ([]buildTool, error) {
 	var out []buildTool
-	var missing []string
+	var missing, pkgs []string
 	for _, raw := range r.BuildTools {
 		name := t.expandTool(raw)
 		path, err := exec.LookPath(name)
@@ -89,7 +76,8 @@ func (t Toolchain) findBuildTools(r recipe.Recipe) ([]buildTool, error) {
 		if err != nil {
 			m := name
 			if pkg := t.toolPackage(raw); pkg != "" {
-				m += " (Debian: " + pkg + ")"
+				m += " (" + pkg + ")"
+				pkgs = append(pkgs, strings.Fields(pkg)...)
 			}
 			missing = append(missing, m)
 			continue
@@ -102,8 +90,12 @@ func (t Toolchain) findBuildTools(r recipe.Recipe) ([]buildTool, error) {
 		out = append(out, buildTool{Name: name, Path: path, SHA256: sum, Meson: meson})
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("deps: recipes/deps/%s.json runs programs of the build machine that are not on PATH: %s; install them, then run again",
-			r.Name, strings.Join(missing, ", "))
+		how := "install them"
+		if cmd := host.InstallCommand(t.Family, pkgs); cmd != "" {
+			how = "install them (" + cmd + ")"
+		}
+		return nil, fmt.Errorf("deps: recipes/deps/%s.json runs programs of the build machine that are not on PATH: %s; %s, then run again",
+			r.Name, strings.Join(missing, ", "), how)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"qemupack/internal/host"
 	"qemupack/internal/qversion"
 	"qemupack/internal/recipe"
 )
@@ -137,15 +138,17 @@ func TestBuildToolsFoundKeyedAndNamedInTheCrossFile(t *testing.T) {
 
 func TestMissingBuildToolNamesRecipeAndPackage(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	tc := Toolchain{CrossPrefix: "x86_64-w64-mingw32-", Triplet: "x86_64-w64-mingw32"}
+	tc := Toolchain{CrossPrefix: "x86_64-w64-mingw32-", Triplet: "x86_64-w64-mingw32", Family: host.Debian}
 	r := recipe.Recipe{Name: "gtk3", Version: "3.24.38", Provides: map[string]string{"gtk+-3.0": "3.24.38"}, Build: "meson",
 		BuildTools: []string{"glib-compile-resources", "glib-compile-schemas", "gdk-pixbuf-pixdata", "{cross}g++", "cc"}}
 	_, err := Plan(context.Background(), Options{CacheDir: t.TempDir(), Recipes: []recipe.Recipe{r}, Tool: tc, Mode: "recipes", Want: []string{"gtk+-3.0"}})
 	if err == nil {
 		t.Fatal("a plan with missing build tools must fail before anything builds")
 	}
-	for _, want := range []string{"recipes/deps/gtk3.json", "glib-compile-resources (Debian: libglib2.0-dev-bin)",
-		"glib-compile-schemas (Debian: libglib2.0-bin)", "gdk-pixbuf-pixdata (Debian: libgdk-pixbuf2.0-bin)", "x86_64-w64-mingw32-g++ (Debian: g++-mingw-w64-x86-64)", "cc (Debian: gcc)"} {
+	// The package names are host's, the ones setup installs.
+	for _, want := range []string{"recipes/deps/gtk3.json", "glib-compile-resources (libglib2.0-dev-bin)",
+		"glib-compile-schemas (libglib2.0-bin)", "gdk-pixbuf-pixdata (libgdk-pixbuf2.0-bin)", "x86_64-w64-mingw32-g++ (g++-mingw-w64-x86-64)", "cc (gcc libc6-dev)",
+		"apt-get install -y libglib2.0-dev-bin libglib2.0-bin libgdk-pixbuf2.0-bin g++-mingw-w64-x86-64 gcc libc6-dev"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

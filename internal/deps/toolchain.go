@@ -14,10 +14,11 @@ import (
 
 // Toolchain is what the builds run with.
 type Toolchain struct {
-	CrossPrefix string // x86_64-w64-mingw32-
-	Triplet     string // x86_64-w64-mingw32
-	GCC         string // first line of <cross>gcc --version
-	Meson       string // meson --version
+	CrossPrefix string      // x86_64-w64-mingw32-
+	Triplet     string      // x86_64-w64-mingw32
+	Family      host.Family // names the packages of missing tools
+	GCC         string      // first line of <cross>gcc --version
+	Meson       string      // meson --version
 	Ninja       string
 	// Sysroots are the host's mingw sysroots (for host libraries and zlib).
 	Sysroots []string
@@ -41,7 +42,7 @@ func (t Toolchain) ID() string {
 // the cross ar, which the host probe does not look for, are looked up on
 // PATH here.
 func ToolchainFrom(rep host.Report) (Toolchain, error) {
-	t := Toolchain{CrossPrefix: rep.CrossPrefix, Triplet: rep.Triplet, Sysroots: rep.ExistingSysroots()}
+	t := Toolchain{CrossPrefix: rep.CrossPrefix, Triplet: rep.Triplet, Family: rep.Family, Sysroots: rep.ExistingSysroots()}
 	var missing []string
 	for _, key := range []string{host.ToolGCC, host.ToolMeson, host.ToolNinja, host.ToolPkgConfig, host.ToolMake} {
 		tool := rep.Tool(key)
@@ -61,9 +62,13 @@ func ToolchainFrom(rep host.Report) (Toolchain, error) {
 		}
 		missing = append(missing, fmt.Sprintf("%s (%s)", cmd, why))
 	}
-	for _, tool := range []struct{ bin, pkg string }{{"patch", "patch"}, {rep.CrossPrefix + "ar", "binutils-mingw-w64-" + strings.ReplaceAll(strings.TrimSuffix(rep.Triplet, "-w64-mingw32"), "_", "-")}} {
+	for _, tool := range []struct{ bin, key string }{{"patch", host.ToolPatch}, {rep.CrossPrefix + "ar", host.ToolBinutils}} {
 		if _, err := exec.LookPath(tool.bin); err != nil {
-			missing = append(missing, fmt.Sprintf("%s (Debian: %s)", tool.bin, tool.pkg))
+			why := "not on PATH"
+			if cmd := host.InstallCommand(rep.Family, []string{host.ToolPackage(rep.Family, tool.key, rep.Triplet)}); cmd != "" {
+				why += "; install: " + cmd
+			}
+			missing = append(missing, fmt.Sprintf("%s (%s)", tool.bin, why))
 		}
 	}
 	if len(missing) > 0 {

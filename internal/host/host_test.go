@@ -278,6 +278,23 @@ func TestInstallCommands(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.f, got, c.want)
 		}
 	}
+	// The cross binutils and GLib's generators are not probed, but deps
+	// names their packages from here when a recipe's build misses them.
+	binutils := map[host.Family]string{host.Debian: "binutils-mingw-w64-x86-64", host.Fedora: "mingw64-binutils",
+		host.Cygwin: "mingw64-x86_64-binutils", host.MSYS2: "mingw-w64-x86_64-binutils"}
+	for f, want := range binutils {
+		if got := host.ToolPackage(f, host.ToolBinutils, tr); got != want {
+			t.Errorf("%s binutils: %q, want %q", f, got, want)
+		}
+	}
+	if got := host.ToolPackage(host.Debian, host.ToolBinutils, "i686-w64-mingw32"); got != "binutils-mingw-w64-i686" {
+		t.Errorf("i686 binutils: %q", got)
+	}
+	for _, k := range []string{host.ToolGlibMkenums, host.ToolGlibGenmarshal, host.ToolGlibResources, host.ToolGdbusCodegen} {
+		if got := host.ToolPackage(host.Debian, k, tr); got != "libglib2.0-dev-bin" {
+			t.Errorf("Debian %s: %q", k, got)
+		}
+	}
 	if host.InstallCommand(host.Unknown, []string{"x"}) != "" || host.InstallCommand(host.Debian, nil) != "" {
 		t.Error("unknown family or nothing to install must give no command")
 	}

@@ -26,6 +26,15 @@ const (
 	// schemas, in the recipe and for the archive's runtime data.
 	ToolGlibMkenums = "glib-mkenums"
 	ToolGlibSchemas = "glib-compile-schemas"
+	// The other generators of that package: not probed (ToolGlibMkenums
+	// stands for them), keyed so that deps can name the package of any
+	// build tool a recipe lists.
+	ToolGlibGenmarshal = "glib-genmarshal"
+	ToolGlibResources  = "glib-compile-resources"
+	ToolGdbusCodegen   = "gdbus-codegen"
+	// ToolBinutils is the cross binutils (<prefix>ar, strip, windres):
+	// the recipes' builds run them; the probe does not look for them.
+	ToolBinutils = "binutils"
 	// ToolPixdata is gdk-pixbuf's converter of the build machine:
 	// glib-compile-resources runs it for GTK's theme images and fails
 	// without it.
@@ -65,6 +74,9 @@ func ToolPackage(f Family, tool, triplet string) string {
 	if f == Debian && tool == ToolGXX {
 		return map[string]string{"x86_64": "g++-mingw-w64-x86-64", "i686": "g++-mingw-w64-i686"}[arch]
 	}
+	if f == Debian && tool == ToolBinutils {
+		return map[string]string{"x86_64": "binutils-mingw-w64-x86-64", "i686": "binutils-mingw-w64-i686"}[arch]
+	}
 	name := toolPackages[f][tool]
 	if strings.HasPrefix(name, "-") {
 		return pre(mingwPackagePrefix[f][arch], name)
@@ -78,15 +90,18 @@ var toolPackages = map[Family]map[string]string{
 	Debian: {ToolNinja: "ninja-build", ToolMeson: "meson", ToolPython: "python3", ToolPkgConfig: "pkg-config",
 		ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
 		ToolCC: "gcc libc6-dev", ToolPyVenv: "python3-venv", ToolPyTOML: "python3-tomli",
-		ToolGlibMkenums: "libglib2.0-dev-bin", ToolGlibSchemas: "libglib2.0-bin", ToolPixdata: "libgdk-pixbuf2.0-bin"},
+		ToolGlibMkenums: "libglib2.0-dev-bin", ToolGlibSchemas: "libglib2.0-bin", ToolPixdata: "libgdk-pixbuf2.0-bin",
+		ToolGlibGenmarshal: "libglib2.0-dev-bin", ToolGlibResources: "libglib2.0-dev-bin", ToolGdbusCodegen: "libglib2.0-dev-bin"},
 	Fedora: {ToolGCC: "-gcc", ToolGXX: "-gcc-c++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja-build", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkgconf-pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
-		ToolCC: "gcc", ToolPyTOML: "python3-tomli", ToolGlibMkenums: "glib2-devel", ToolGlibSchemas: "glib2", ToolPixdata: "gdk-pixbuf2-devel"},
+		ToolCC: "gcc", ToolPyTOML: "python3-tomli", ToolGlibMkenums: "glib2-devel", ToolGlibSchemas: "glib2", ToolPixdata: "gdk-pixbuf2-devel",
+		ToolGlibGenmarshal: "glib2-devel", ToolGlibResources: "glib2-devel", ToolGdbusCodegen: "glib2-devel", ToolBinutils: "-binutils"},
 	Cygwin: {ToolGCC: "-gcc-core", ToolGXX: "-gcc-g++", ToolCrossPkgCf: "-pkg-config", ToolNinja: "ninja", ToolMeson: "meson",
 		ToolPython: "python3", ToolPkgConfig: "pkg-config", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "cmake", ToolMsgfmt: "gettext",
-		ToolCC: "gcc-core"},
+		ToolCC: "gcc-core", ToolBinutils: "-binutils"},
 	MSYS2: {ToolGCC: "-gcc", ToolNinja: "-ninja", ToolMeson: "-meson", ToolPython: "-python",
-		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "-cmake", ToolMsgfmt: "gettext"},
+		ToolPkgConfig: "-pkgconf", ToolCrossPkgCf: "-pkgconf", ToolBison: "bison", ToolFlex: "flex", ToolMake: "make", ToolPatch: "patch", ToolCMake: "-cmake", ToolMsgfmt: "gettext",
+		ToolBinutils: "-binutils"},
 }
 
 // LibraryPackage is the package that puts a library's .pc file into the
