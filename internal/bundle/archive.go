@@ -35,8 +35,10 @@ type Entry struct {
 	Data   []byte // or the content itself, when Source is ""
 	Exec   bool   // mode 0755 instead of 0644 (for unzip on Unix; Windows ignores it)
 	// Origin is the build-machine file Source was made from when Source
-	// is a derived copy (a stripped program in the step cache): what a
-	// bill of materials traces the entry to.
+	// is a derived copy (a stripped program in the step cache), or, for
+	// Data made from a component's files (GTK's compiled schemas), a file
+	// of that component (its DLL): what a bill of materials traces the
+	// entry to.
 	Origin string
 	// SHA256 is Source's content sum when it is known already (hashed by
 	// the closure, or recorded in a step cache entry): the archive's

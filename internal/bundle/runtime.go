@@ -144,8 +144,9 @@ func runtimeEntries(ctx context.Context, cl *Closure) ([]Entry, map[string]strin
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, e := range es {
-			owners[e.Name] = dll
+		for i := range es {
+			es[i].Origin = dll // the bill of materials gives it to the DLL's component
+			owners[es[i].Name] = dll
 		}
 		out = append(out, es...)
 	}

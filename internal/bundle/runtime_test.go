@@ -86,7 +86,7 @@ func TestRuntimeEntriesFollowTheClosure(t *testing.T) {
 	}
 	dll := gtkPrefix(t, "")
 	es, owners, err = runtimeEntries(ctx, &Closure{DLLs: []DLL{{Name: "libgtk-3-0.dll", Path: dll}}})
-	if err != nil || len(es) != 1 || owners[SchemasEntry] != dll {
+	if err != nil || len(es) != 1 || owners[SchemasEntry] != dll || es[0].Origin != dll {
 		t.Errorf("GTK: %v %v %v", es, owners, err)
 	}
 }

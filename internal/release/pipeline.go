@@ -101,6 +101,8 @@ func Make(ctx context.Context, in Inputs) (Outputs, error) {
 			if e.Origin != "" {
 				origins[e.Name] = e.Origin // the unstripped file it was made from
 			}
+		} else if e.Origin != "" {
+			origins[e.Name] = e.Origin // made from that component's files
 		} else {
 			origins[e.Name] = dst
 			generated = append(generated, dst)

@@ -226,14 +226,21 @@ func TestReleaseOfStrippedBundle(t *testing.T) {
 		}
 	}()
 	stripped := 0
+	var greet string
 	for _, e := range spec.Entries {
 		if e.Origin != "" {
 			stripped++
+		}
+		if e.Name == "greet.dll" {
+			greet = e.Origin
 		}
 	}
 	if stripped < 2 || len(spec.Debug) < 2 {
 		t.Fatalf("%d entries stripped, %d debug files: the test needs the exe and greet.dll stripped", stripped, len(spec.Debug))
 	}
+	// Data the bundle makes from a DLL's component (as GTK's compiled
+	// schemas are) is that component's, not qemupack's.
+	spec.Entries = append(spec.Entries, bundle.Entry{Name: "share/greet/greet.dat", Data: []byte("made from greet\n"), Origin: greet})
 	in.Spec, in.Installer = spec, false
 	out, err := Make(context.Background(), in)
 	if err != nil {
@@ -243,7 +250,7 @@ func TestReleaseOfStrippedBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for file, comp := range map[string]string{"qemu-system-x86_64.exe": "qemu", "greet.dll": "greet"} {
+	for file, comp := range map[string]string{"qemu-system-x86_64.exe": "qemu", "greet.dll": "greet", "share/greet/greet.dat": "greet", "README.txt": "qemupack"} {
 		if f := p.Files[file]; f.Component != comp {
 			t.Errorf("SBOM: %s from %q, want %q (traced to the unstripped file)", file, f.Component, comp)
 		}
