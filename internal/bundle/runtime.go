@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"qemupack/internal/atomicfile"
+	"qemupack/internal/host"
 	"qemupack/internal/run"
 )
 
@@ -76,7 +77,7 @@ func gtkSchemas(ctx context.Context, dll, tmp string) ([]Entry, error) {
 		return nil, fmt.Errorf("bundle: %s needs GTK's schemas, but %s lacks %s: GTK's recipe must install them (meson installs them by default)", filepath.Base(dll), src, strings.Join(missing, ", "))
 	}
 	if _, err := exec.LookPath("glib-compile-schemas"); err != nil {
-		return nil, fmt.Errorf("bundle: %s needs its schemas compiled, and glib-compile-schemas is not installed (Debian: libglib2.0-bin)", filepath.Base(dll))
+		return nil, fmt.Errorf("bundle: %s needs its schemas compiled, and glib-compile-schemas is not installed (Debian: %s; setup installs it)", filepath.Base(dll), host.ToolPackage(host.Debian, host.ToolGlibSchemas, ""))
 	}
 	out := filepath.Join(tmp, "compiled")
 	if err := os.MkdirAll(out, 0o755); err != nil {
