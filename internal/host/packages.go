@@ -68,14 +68,12 @@ func crossArch(triplet string) string {
 // we know of none). The cross tools depend on the triplet.
 func ToolPackage(f Family, tool, triplet string) string {
 	arch := crossArch(triplet)
-	if f == Debian && tool == ToolGCC {
-		return map[string]string{"x86_64": "gcc-mingw-w64-x86-64", "i686": "gcc-mingw-w64-i686"}[arch]
-	}
-	if f == Debian && tool == ToolGXX {
-		return map[string]string{"x86_64": "g++-mingw-w64-x86-64", "i686": "g++-mingw-w64-i686"}[arch]
-	}
-	if f == Debian && tool == ToolBinutils {
-		return map[string]string{"x86_64": "binutils-mingw-w64-x86-64", "i686": "binutils-mingw-w64-i686"}[arch]
+	if name, ok := debianCross[tool]; ok && f == Debian {
+		a := map[string]string{"x86_64": "x86-64", "i686": "i686"}[arch]
+		if a == "" {
+			return ""
+		}
+		return name + "-mingw-w64-" + a
 	}
 	name := toolPackages[f][tool]
 	if strings.HasPrefix(name, "-") {
@@ -83,6 +81,10 @@ func ToolPackage(f Family, tool, triplet string) string {
 	}
 	return name
 }
+
+// debianCross are the cross tools Debian packages per architecture, as
+// <name>-mingw-w64-<arch>.
+var debianCross = map[string]string{ToolGCC: "gcc", ToolGXX: "g++", ToolBinutils: "binutils"}
 
 // toolPackages names each tool's package per family; a name starting with
 // "-" follows the family's mingw package prefix for the architecture.
